@@ -1,0 +1,478 @@
+import { z } from 'zod';
+import { withRules } from './rule.js';
+import {
+  DNS1123_LABEL_RE,
+  ENV_NAME_RE,
+  MOUNT_PATH_RE,
+  PORT_NAME_RE,
+  QUANTITY_RE,
+  celNoShell,
+  shellIn,
+} from './rules.js';
+
+// The DistrolessApp v1alpha1 API. This file is the single source of truth: the CRD
+// in crds/ is generated from it, and the operator and the CLI validate with it.
+// Every field carries a description because `kubectl explain` shows them.
+
+export const GROUP = 'distroless.dev';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const KIND = 'DistrolessApp';
+export const PLURAL = 'distrolessapps';
+
+export const DEFAULT_UID = 65532;
+export const DEFAULT_MOUNT_PATH = '/shared';
+export const MAX_REPLICAS = 1000;
+
+const MAX_INT32 = 2_147_483_647;
+
+const nonEmpty = () => z.string().min(1, 'must not be empty');
+
+const quantity = z
+  .union([z.string().regex(new RegExp(QUANTITY_RE), 'must be a resource quantity such as 500m, 128Mi or 1'), z.number()])
+  .meta({ description: 'A resource quantity such as 500m, 128Mi or 2.', 'x-kubernetes-int-or-string': true });
+
+const intOrString = z
+  .union([z.int().min(1).max(65535), z.string().min(1)])
+  .meta({ description: 'A port number (1-65535) or the name of a container port.', 'x-kubernetes-int-or-string': true });
+
+const absolutePath = (description: string) =>
+  withRules(
+    z.string().max(4096).regex(new RegExp(MOUNT_PATH_RE), 'must be an absolute path other than /, such as /shared'),
+    description,
+    [
+      {
+        cel: "!self.contains('/../') && !self.endsWith('/..')",
+        message: 'must not contain a .. segment',
+        holds: (p) => !p.split('/').includes('..'),
+      },
+    ],
+  );
+
+const stringList = (description: string, maxItems = 256) =>
+  z.array(z.string().max(32_768)).max(maxItems).describe(description);
+
+const stringMap = (description: string) => z.record(z.string(), z.string()).describe(description);
+
+const uid = (description: string) => z.int().min(1, 'must be a non-root UID of 1 or more').max(MAX_INT32).describe(description);
+const gid = (description: string) => z.int().min(0).max(MAX_INT32).describe(description);
+
+// ---- environment ----------------------------------------------------------------
+
+const keyRef = (kind: string) =>
+  z
+    .object({
+      name: nonEmpty().describe(`Name of the ${kind}.`),
+      key: nonEmpty().describe(`Key within the ${kind}.`),
+      optional: z.boolean().optional().describe(`Whether the ${kind} or its key may be missing.`),
+    })
+    .strict();
+
+const envVarSource = z
+  .object({
+    secretKeyRef: keyRef('Secret').optional().describe('A key of a Secret in the app namespace.'),
+    configMapKeyRef: keyRef('ConfigMap').optional().describe('A key of a ConfigMap in the app namespace.'),
+    fieldRef: z
+      .object({
+        apiVersion: z.string().optional().describe('Schema version of fieldPath; v1 when unset.'),
+        fieldPath: nonEmpty().describe('Pod field to read, such as metadata.name or status.podIP.'),
+      })
+      .strict()
+      .optional()
+      .describe('A field of the Pod.'),
+    resourceFieldRef: z
+      .object({
+        containerName: z.string().optional().describe('Container whose resource to read.'),
+        resource: nonEmpty().describe('Resource to read, such as limits.memory.'),
+        divisor: quantity.optional(),
+      })
+      .strict()
+      .optional()
+      .describe('A resource limit or request of a container.'),
+  })
+  .strict();
+
+const envVar = withRules(
+  z
+    .object({
+      name: z.string().min(1).max(1024).regex(new RegExp(ENV_NAME_RE), 'must be a valid environment variable name').describe('Variable name.'),
+      value: z.string().optional().describe('Literal value.'),
+      valueFrom: withRules(envVarSource, 'Where the value comes from, instead of value.', [
+        {
+          cel: '[has(self.secretKeyRef), has(self.configMapKeyRef), has(self.fieldRef), has(self.resourceFieldRef)].filter(x, x).size() == 1',
+          message: 'valueFrom needs exactly one of secretKeyRef, configMapKeyRef, fieldRef or resourceFieldRef',
+          holds: (s) => [s.secretKeyRef, s.configMapKeyRef, s.fieldRef, s.resourceFieldRef].filter(Boolean).length === 1,
+        },
+      ]).optional(),
+    })
+    .strict(),
+  'An environment variable.',
+  [
+    {
+      cel: '!(has(self.value) && has(self.valueFrom))',
+      message: 'set value or valueFrom, not both',
+      holds: (e) => !(e.value !== undefined && e.valueFrom !== undefined),
+    },
+  ],
+);
+
+const envList = (who: string) =>
+  z
+    .array(envVar)
+    .max(1024)
+    .superRefine((list, ctx) => {
+      const first = new Map<string, number>();
+      list.forEach((e, i) => {
+        const seen = first.get(e.name);
+        if (seen === undefined) first.set(e.name, i);
+        else ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `${e.name} is already set by env[${seen}]` });
+      });
+    })
+    .meta({
+      description: `Environment variables of the ${who} container. Names must be unique.`,
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['name'],
+    });
+
+const envFromSource = withRules(
+  z
+    .object({
+      prefix: z.string().optional().describe('Prefix added to every variable name.'),
+      configMapRef: z
+        .object({ name: nonEmpty().describe('ConfigMap name.'), optional: z.boolean().optional().describe('Whether the ConfigMap may be missing.') })
+        .strict()
+        .optional()
+        .describe('Every key of a ConfigMap.'),
+      secretRef: z
+        .object({ name: nonEmpty().describe('Secret name.'), optional: z.boolean().optional().describe('Whether the Secret may be missing.') })
+        .strict()
+        .optional()
+        .describe('Every key of a Secret.'),
+    })
+    .strict(),
+  'A ConfigMap or Secret whose keys all become variables.',
+  [
+    {
+      cel: 'has(self.configMapRef) != has(self.secretRef)',
+      message: 'envFrom needs exactly one of configMapRef or secretRef',
+      holds: (s) => (s.configMapRef === undefined) !== (s.secretRef === undefined),
+    },
+  ],
+);
+
+const envFromList = (who: string) =>
+  z.array(envFromSource).max(64).describe(`ConfigMaps and Secrets whose keys become variables of the ${who} container.`);
+
+// ---- container pieces -------------------------------------------------------------
+
+const resources = z
+  .object({
+    requests: z.record(z.string(), quantity).optional().describe('Minimum resources, such as cpu: 100m and memory: 64Mi.'),
+    limits: z.record(z.string(), quantity).optional().describe('Maximum resources, such as memory: 128Mi.'),
+  })
+  .strict()
+  .describe('Compute resources of the container.');
+
+const containerPort = z
+  .object({
+    name: z.string().max(15, 'must be at most 15 characters').regex(new RegExp(PORT_NAME_RE), 'must be an IANA service name: lowercase letters, digits and dashes, starting and ending alphanumeric').optional().describe('Port name, usable by probes.'),
+    containerPort: z.int().min(1).max(65535).describe('Port number the application listens on.'),
+    protocol: z.enum(['TCP', 'UDP', 'SCTP']).default('TCP').describe('TCP (the default), UDP or SCTP.'),
+  })
+  .strict();
+
+const portList = withRules(
+  z.array(containerPort).max(64),
+  'Ports the distroless container listens on. Names and number/protocol pairs must be unique.',
+  [
+    {
+      cel: 'self.all(p, !has(p.name) || self.exists_one(q, has(q.name) && q.name == p.name))',
+      message: 'port names must be unique',
+      holds: (ports) => unique(ports.flatMap((p) => (p.name ? [p.name] : []))) === undefined,
+      explain: (ports) => `port name ${unique(ports.flatMap((p) => (p.name ? [p.name] : [])))} is used twice; port names must be unique`,
+    },
+    {
+      cel: 'self.all(p, self.exists_one(q, q.containerPort == p.containerPort && q.protocol == p.protocol))',
+      message: 'containerPort and protocol pairs must be unique',
+      holds: (ports) => unique(ports.map((p) => `${p.containerPort}/${p.protocol}`)) === undefined,
+      explain: (ports) => `port ${unique(ports.map((p) => `${p.containerPort}/${p.protocol}`))} is listed twice`,
+    },
+  ],
+);
+
+function unique(values: string[]): string | undefined {
+  const seen = new Set<string>();
+  for (const v of values) {
+    if (seen.has(v)) return v;
+    seen.add(v);
+  }
+  return undefined;
+}
+
+const PROBE_HANDLERS = ['httpGet', 'tcpSocket', 'grpc', 'exec'] as const;
+const PROBE_TIMINGS = ['initialDelaySeconds', 'periodSeconds', 'timeoutSeconds', 'successThreshold', 'failureThreshold', 'terminationGracePeriodSeconds'] as const;
+
+const probeObject = z
+  .object({
+    httpGet: z
+      .object({
+        path: z.string().optional().describe('HTTP path to request, such as /healthz.'),
+        port: intOrString,
+        scheme: z.enum(['HTTP', 'HTTPS']).optional().describe('HTTP (the default) or HTTPS.'),
+        httpHeaders: z
+          .array(z.object({ name: nonEmpty().describe('Header name.'), value: z.string().describe('Header value.') }).strict())
+          .max(32)
+          .optional()
+          .describe('Extra request headers.'),
+      })
+      .strict()
+      .optional()
+      .describe('Probe with an HTTP GET; healthy on a 2xx or 3xx answer.'),
+    tcpSocket: z.object({ port: intOrString }).strict().optional().describe('Probe by opening a TCP connection.'),
+    grpc: z
+      .object({
+        port: z.int().min(1).max(65535).describe('gRPC port number.'),
+        service: z.string().optional().describe('Service name for the gRPC health check.'),
+      })
+      .strict()
+      .optional()
+      .describe('Probe with the gRPC health checking protocol.'),
+    exec: withRules(
+      z.object({ command: stringList('Program and arguments, run directly in the distroless container (no shell).').min(1) }).strict(),
+      'Probe by running a program inside the container. The image has no shell, so the command must not start one.',
+      [
+        {
+          cel: celNoShell('self.command'),
+          message: 'an exec probe of the distroless container must not start a shell; use httpGet, tcpSocket or grpc, or run a program the image ships',
+          fieldPath: '.command',
+          holds: (e) => shellIn(e.command) === undefined,
+          explain: (e) => `exec probe starts the shell ${JSON.stringify(shellIn(e.command))}; the distroless container has none. Use httpGet, tcpSocket or grpc, or run a program the image ships`,
+        },
+      ],
+    ).optional(),
+    initialDelaySeconds: z.int().min(0).max(MAX_INT32).optional().describe('Seconds after start before the first probe.'),
+    periodSeconds: z.int().min(1).max(MAX_INT32).optional().describe('Seconds between probes.'),
+    timeoutSeconds: z.int().min(1).max(MAX_INT32).optional().describe('Seconds before a probe times out.'),
+    successThreshold: z.int().min(1).max(MAX_INT32).optional().describe('Consecutive successes to count as healthy.'),
+    failureThreshold: z.int().min(1).max(MAX_INT32).optional().describe('Consecutive failures to count as unhealthy.'),
+    terminationGracePeriodSeconds: z.int().min(1).max(MAX_INT32).optional().describe('Grace period when this probe kills the container.'),
+  })
+  .strict();
+
+type ProbeInput = z.output<typeof probeObject>;
+const handlerCount = (p: ProbeInput) => PROBE_HANDLERS.filter((h) => p[h] !== undefined).length;
+const isEmptyProbe = (p: ProbeInput) => handlerCount(p) === 0 && PROBE_TIMINGS.every((t) => p[t] === undefined);
+
+const probe = (which: string) =>
+  withRules(
+    probeObject,
+    `${which} probe of the distroless container: exactly one of httpGet, tcpSocket, grpc or exec, plus optional timings. An empty object means no probe.`,
+    [
+      {
+        cel:
+          `[${PROBE_HANDLERS.map((h) => `has(self.${h})`).join(', ')}].filter(x, x).size() == 1 || ` +
+          `[${[...PROBE_HANDLERS, ...PROBE_TIMINGS].map((h) => `has(self.${h})`).join(', ')}].filter(x, x).size() == 0`,
+        message: 'a probe needs exactly one of httpGet, tcpSocket, grpc or exec',
+        holds: (p) => handlerCount(p) === 1 || isEmptyProbe(p),
+      },
+    ],
+  ).optional();
+
+export { isEmptyProbe };
+
+// ---- the two containers -------------------------------------------------------------
+
+const containerBase = {
+  image: nonEmpty()
+    .max(1024)
+    .regex(/^\S*$/, 'must not contain whitespace')
+    .describe('Container image reference, such as postgres:16-alpine or a digest.'),
+  imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional().describe('When to pull the image; the Kubernetes default when unset.'),
+  args: stringList('Arguments to the command (or to the image entrypoint when command is unset).', 1024).optional(),
+  workingDir: absolutePath('Working directory; the image default when unset.').optional(),
+  resources: resources.optional(),
+};
+
+const initContainer = z
+  .object({
+    ...containerBase,
+    command: stringList('Entrypoint of the init container; the image entrypoint when unset. A shell is fine here.').optional(),
+    env: envList('init').optional(),
+    envFrom: envFromList('init').optional(),
+    runAsUser: uid(`UID the init container runs as; ${DEFAULT_UID} when unset.`).optional(),
+    runAsGroup: gid(`GID the init container runs as; ${DEFAULT_UID} when unset.`).optional(),
+  })
+  .strict()
+  .describe(
+    'The initialiser: a full-distro image that runs to completion before the distroless container starts, and writes its results into the shared volume. Its env and envFrom (Secrets included) never reach the distroless container.',
+  );
+
+const appContainer = withRules(
+  z
+    .object({
+      ...containerBase,
+      command: stringList('Entrypoint of the distroless container in exec form; never wrapped in a shell, and must not start one.').optional(),
+      env: envList('distroless').optional(),
+      envFrom: envFromList('distroless').optional(),
+      ports: portList.optional(),
+      livenessProbe: probe('Liveness'),
+      readinessProbe: probe('Readiness'),
+      startupProbe: probe('Startup'),
+      runAsUser: uid(`UID the distroless container runs as; ${DEFAULT_UID} (the distroless nonroot user) when unset.`).optional(),
+      runAsGroup: gid(`GID the distroless container runs as; ${DEFAULT_UID} when unset.`).optional(),
+    })
+    .strict(),
+  'The distroless main container: no shell, no package manager, non-root, read-only root filesystem.',
+  [
+    {
+      cel: celNoShell('self.command'),
+      message: 'the distroless container must not start a shell: give the program itself in exec form, such as ["/app/server"]',
+      fieldPath: '.command',
+      holds: (a) => shellIn(a.command) === undefined,
+      explain: (a) =>
+        `${JSON.stringify(shellIn(a.command))} starts a shell, which a distroless image does not have: give the program itself in exec form, such as ["/app/server"]`,
+    },
+  ],
+);
+
+const shared = z
+  .object({
+    mountPath: absolutePath(`Where both containers mount the shared volume; ${DEFAULT_MOUNT_PATH} by default.`).default(DEFAULT_MOUNT_PATH),
+    initMountPath: absolutePath('Mount path in the init container, overriding mountPath.').optional(),
+    appMountPath: absolutePath('Mount path in the distroless container, overriding mountPath.').optional(),
+    medium: z.enum(['', 'Memory']).default('').describe('"" for node disk (the default) or Memory for tmpfs, which counts against the memory limit.'),
+    sizeLimit: quantity.optional().describe('Upper bound on the volume size, such as 256Mi.'),
+    readOnlyInApp: z.boolean().default(false).describe('Mount the volume read-only in the distroless container.'),
+  })
+  .strict()
+  .describe('The emptyDir volume the init container writes and the distroless container reads.');
+
+const toleration = z
+  .object({
+    key: z.string().optional().describe('Taint key; empty with operator Exists matches every taint.'),
+    operator: z.enum(['Exists', 'Equal']).optional().describe('Equal (the default) or Exists.'),
+    value: z.string().optional().describe('Taint value to match with operator Equal.'),
+    effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional().describe('Taint effect to match; all when empty.'),
+    tolerationSeconds: z.int().optional().describe('How long a NoExecute taint is tolerated.'),
+  })
+  .strict();
+
+const RESERVED_LABEL_PREFIXES = ['distroless.dev/', 'app.kubernetes.io/managed-by', 'app.kubernetes.io/name'];
+const LABEL_KEY_RE = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE_RE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+// Label syntax and reserved keys are checked by the operator (InvalidSpec), not by CEL:
+// the API server already refuses malformed labels on the Pod, and saying why earlier,
+// in the app's own status, is kinder than a PodRejected.
+const podLabels = stringMap('Labels added to every Pod. Keys under distroless.dev/ and app.kubernetes.io/{name,managed-by} are reserved.').superRefine(
+  (labels, ctx) => {
+    for (const [key, value] of Object.entries(labels)) {
+      if (RESERVED_LABEL_PREFIXES.some((p) => key.startsWith(p))) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `label ${key} is reserved for the operator's own use` });
+      } else if (key.length > 253 + 1 + 63 || !LABEL_KEY_RE.test(key)) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `${JSON.stringify(key)} is not a valid label key` });
+      } else if (value.length > 63 || !LABEL_VALUE_RE.test(value)) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `${JSON.stringify(value)} is not a valid label value (at most 63 letters, digits, -, _ and ., starting and ending alphanumeric)` });
+      }
+    }
+  },
+);
+
+const podTemplate = z
+  .object({
+    labels: podLabels.optional(),
+    annotations: stringMap('Annotations added to every Pod.').optional(),
+    serviceAccountName: z.string().regex(new RegExp(DNS1123_LABEL_RE.replace('$', '') + '(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$'), 'must be a DNS-1123 subdomain').max(253).optional().describe('ServiceAccount the Pods run as; the namespace default when unset.'),
+    automountServiceAccountToken: z.boolean().default(false).describe('Mount an API token into the Pods. Off by default: a distroless server rarely needs the Kubernetes API.'),
+    nodeSelector: stringMap('Node labels the Pods must be scheduled on.').optional(),
+    tolerations: z.array(toleration).max(64).optional().describe('Taints the Pods tolerate.'),
+    affinity: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .meta({ description: 'Node and pod affinity, as in a Pod spec (passed through unchanged).', 'x-kubernetes-preserve-unknown-fields': true }),
+    imagePullSecrets: z
+      .array(z.object({ name: nonEmpty().describe('Secret name.') }).strict())
+      .max(16)
+      .optional()
+      .describe('Secrets for pulling the images (referenced by name; the operator does not read them).'),
+    priorityClassName: z.string().max(253).optional().describe('PriorityClass of the Pods.'),
+    terminationGracePeriodSeconds: z.int().min(0).max(MAX_INT32).default(30).describe('Seconds a Pod gets to stop; 30 by default.'),
+    fsGroup: gid(`Group that owns the shared volume, so both containers can write it; ${DEFAULT_UID} by default.`).default(DEFAULT_UID),
+  })
+  .strict()
+  .describe('Pod-level settings passed through to every Pod.');
+
+export const specSchema = z
+  .object({
+    replicas: z.int().min(0).max(MAX_REPLICAS).default(1).describe(`Number of Pods; 1 by default, 0 scales the app down, at most ${MAX_REPLICAS}.`),
+    init: initContainer,
+    app: appContainer,
+    shared: shared.default({ mountPath: DEFAULT_MOUNT_PATH, medium: '', readOnlyInApp: false }),
+    podTemplate: podTemplate.default({ automountServiceAccountToken: false, terminationGracePeriodSeconds: 30, fsGroup: DEFAULT_UID }),
+    updateStrategy: z
+      .enum(['RollingUpdate', 'Recreate'])
+      .default('RollingUpdate')
+      .describe('RollingUpdate (the default) brings one new Pod to Ready before removing an old one; Recreate removes the old Pods first.'),
+  })
+  .strict()
+  .describe('Desired state of the app.');
+
+const condition = z
+  .object({
+    type: z.string().max(316).describe('Ready, Reconciling or Stalled.'),
+    status: z.enum(['True', 'False', 'Unknown']).describe('True, False or Unknown.'),
+    observedGeneration: z.int().min(0).optional().describe('The .metadata.generation the condition was set for.'),
+    lastTransitionTime: z.string().describe('When the status last changed.'),
+    reason: z.string().max(1024).describe('A CamelCase reason, such as InvalidSpec or PodRejected.'),
+    message: z.string().max(32_768).describe('Details for a human.'),
+  })
+  .strict();
+
+export const statusSchema = z
+  .object({
+    observedGeneration: z.int().min(0).optional().describe('The .metadata.generation this status describes.'),
+    replicas: z.int().min(0).optional().describe('Pods that exist.'),
+    readyReplicas: z.int().min(0).optional().describe('Pods that are Ready.'),
+    updatedReplicas: z.int().min(0).optional().describe('Pods of the current template.'),
+    templateHash: z.string().optional().describe('Hash of the current Pod template, as in the distroless.dev/template-hash label.'),
+    replicaSummary: z.string().optional().describe('Ready and desired Pods as ready/desired, such as 2/3, for kubectl get.'),
+    conditions: z
+      .array(condition)
+      .max(8)
+      .optional()
+      .meta({ description: 'Ready, Reconciling and Stalled, kstatus-compatible.', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] }),
+  })
+  .strict()
+  .describe('Observed state of the app, written by the operator.');
+
+export const metadataSchema = z
+  .object({
+    name: z
+      .string()
+      .max(63, 'must be at most 63 characters: it becomes a label value and the prefix of Pod names')
+      .regex(new RegExp(DNS1123_LABEL_RE), 'must be a DNS-1123 label: lowercase letters, digits and -, starting and ending alphanumeric')
+      .describe('App name.'),
+    namespace: z.string().optional(),
+    uid: z.string().optional(),
+    generation: z.int().optional(),
+    resourceVersion: z.string().optional(),
+    labels: z.record(z.string(), z.string()).optional(),
+    annotations: z.record(z.string(), z.string()).optional(),
+  })
+  .loose();
+
+export const distrolessAppSchema = z
+  .object({
+    apiVersion: z.literal(API_VERSION, { error: (i) => `must be ${API_VERSION}, got ${JSON.stringify(i.input)}` }),
+    kind: z.literal(KIND, { error: (i) => `must be ${KIND}, got ${JSON.stringify(i.input)}` }),
+    metadata: metadataSchema,
+    spec: specSchema,
+    status: statusSchema.optional(),
+  })
+  .strict();
+
+export type DistrolessApp = z.output<typeof distrolessAppSchema>;
+export type DistrolessAppSpec = z.output<typeof specSchema>;
+export type DistrolessAppStatus = z.output<typeof statusSchema>;
+export type Condition = z.output<typeof condition>;
+export type Probe = z.output<typeof probeObject>;

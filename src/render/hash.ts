@@ -1,0 +1,34 @@
+import { createHash } from 'node:crypto';
+import type { DistrolessApp } from '../api/schema.js';
+
+/**
+ * JSON with object keys sorted and undefined members left out, so that equal
+ * values give equal text whatever the key order they were written in.
+ */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export const HASH_LENGTH = 10;
+
+export function shortHash(text: string, length = HASH_LENGTH): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, length);
+}
+
+/**
+ * The template hash: a digest of the validated (defaulted) spec fields that shape a
+ * Pod. `replicas` and `updateStrategy` say how many Pods and how to roll them, not
+ * what a Pod is, so changing them replaces nothing. sha256 over canonical JSON is
+ * the same on every run, process and Node version.
+ */
+export function templateHash(app: DistrolessApp): string {
+  const { init, app: main, shared, podTemplate } = app.spec;
+  return shortHash(canonicalJson({ init, app: main, shared, podTemplate }));
+}
