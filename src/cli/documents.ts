@@ -45,20 +45,45 @@ async function expand(source: string): Promise<string[]> {
   return nested.flat();
 }
 
-/** Splits multi-document YAML; empty documents (a stray `---`) are skipped but still counted. */
+/**
+ * Splits multi-document YAML and parses each document on its own, so one broken
+ * document is reported with its number and line while the others are still read.
+ * Documents holding nothing but comments (a stray `---`) are neither kept nor counted.
+ */
 export function parseDocuments(source: string, text: string): Document[] {
   const docs: Document[] = [];
-  try {
-    yaml.loadAll(text, (content) => {
-      const index = docs.length + 1;
-      docs.push(content === null || content === undefined ? { source, index } : { source, index, content });
-    });
-  } catch (err) {
-    const reason = err instanceof yaml.YAMLException ? err.reason : String(err);
-    const mark = err instanceof yaml.YAMLException && err.mark ? ` (line ${err.mark.line + 1}, column ${err.mark.column + 1})` : '';
-    docs.push({ source, index: docs.length + 1, error: `invalid YAML: ${reason}${mark}` });
-  }
-  return docs.filter((d) => d.content !== undefined || d.error !== undefined);
+  splitDocuments(text).forEach(({ body, firstLine }, i) => {
+    const index = i + 1;
+    try {
+      const content = yaml.load(body);
+      if (content !== null && content !== undefined) docs.push({ source, index, content });
+    } catch (err) {
+      const reason = err instanceof yaml.YAMLException ? err.reason : String(err);
+      const mark = err instanceof yaml.YAMLException && err.mark ? ` (line ${firstLine + err.mark.line}, column ${err.mark.column + 1})` : '';
+      docs.push({ source, index, error: `invalid YAML: ${reason}${mark}` });
+    }
+  });
+  return docs;
+}
+
+const SEPARATOR_RE = /^---(\s|$)/;
+
+function splitDocuments(text: string): { body: string; firstLine: number }[] {
+  const parts: { body: string; firstLine: number }[] = [];
+  let lines: string[] = [];
+  let firstLine = 1;
+  text.split('\n').forEach((line, i) => {
+    if (SEPARATOR_RE.test(line)) {
+      if (lines.some((l) => l.trim() && !l.trimStart().startsWith('#'))) parts.push({ body: lines.join('\n'), firstLine });
+      // Content after the marker on the same line (`--- {a: 1}`) belongs to the next document.
+      lines = [line.slice(3)];
+      firstLine = i + 1;
+    } else {
+      lines.push(line);
+    }
+  });
+  if (lines.some((l) => l.trim() && !l.trimStart().startsWith('#'))) parts.push({ body: lines.join('\n'), firstLine });
+  return parts;
 }
 
 async function readStdin(): Promise<string> {

@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import * as yaml from 'js-yaml';
+import { crdYaml, customResourceDefinition } from '../../src/api/crd.js';
+
+type Schema = { [k: string]: any };
+const crdFile = new URL('../../crds/distroless.dev_distrolessapps.yaml', import.meta.url).pathname;
+
+describe('generated CRD', () => {
+  const crd = customResourceDefinition() as Schema;
+  const version = crd.spec.versions[0];
+  const root = version.schema.openAPIV3Schema;
+
+  it('matches crds/ (run `npm run crd` after changing the schema)', () => {
+    expect(readFileSync(crdFile, 'utf8')).toBe(crdYaml());
+  });
+
+  it('has the names, subresource and printer columns of the design', () => {
+    expect(crd.metadata.name).toBe('distrolessapps.distroless.dev');
+    expect(crd.spec.scope).toBe('Namespaced');
+    expect(crd.spec.names).toMatchObject({ kind: 'DistrolessApp', plural: 'distrolessapps', singular: 'distrolessapp', shortNames: ['dla'], categories: ['all'] });
+    expect(version.subresources).toEqual({ status: {} });
+    expect(version.additionalPrinterColumns.map((c: Schema) => c.name)).toEqual(['Ready', 'Replicas', 'Status', 'Age']);
+  });
+
+  it('describes every field, so kubectl explain reads well', () => {
+    const missing: string[] = [];
+    const walk = (s: Schema, path: string) => {
+      if (!s.description) missing.push(path);
+      for (const [k, v] of Object.entries<Schema>(s.properties ?? {})) walk(v, `${path}.${k}`);
+      if (s.items?.properties) for (const [k, v] of Object.entries<Schema>(s.items.properties)) walk(v, `${path}[].${k}`);
+    };
+    walk(root.properties.spec, 'spec');
+    walk(root.properties.status, 'status');
+    expect(missing).toEqual([]);
+  });
+
+  it('is structural: every node has a type or is int-or-string, and no JSON Schema leftovers', () => {
+    const problems: string[] = [];
+    const walk = (s: Schema, path: string) => {
+      if (!s.type && !s['x-kubernetes-int-or-string']) problems.push(`${path}: no type`);
+      for (const key of ['$schema', '$ref', 'anyOf', 'oneOf', 'propertyNames']) if (key in s) problems.push(`${path}: ${key}`);
+      if (s.additionalProperties === false) problems.push(`${path}: additionalProperties false`);
+      for (const [k, v] of Object.entries<Schema>(s.properties ?? {})) walk(v, `${path}.${k}`);
+      if (s.items) walk(s.items, `${path}[]`);
+      if (s.additionalProperties && typeof s.additionalProperties === 'object') walk(s.additionalProperties, `${path}{}`);
+    };
+    walk(root, '');
+    expect(problems).toEqual([]);
+  });
+
+  it('carries CEL rules for what is never valid', () => {
+    const text = JSON.stringify(root);
+    expect(text).toContain('the distroless container must not start a shell');
+    expect(text).toContain('an exec probe of the distroless container must not start a shell');
+    expect(text).toContain('port names must be unique');
+    expect(text).toContain('must not contain a .. segment');
+    expect(root['x-kubernetes-validations'][0].rule).toContain('self.metadata.name');
+  });
+
+  it('round-trips through YAML', () => expect(yaml.load(crdYaml())).toEqual(crd));
+});
