@@ -16,7 +16,7 @@ function toStructural(node: unknown): unknown {
   const schema = node as JsonSchema;
   if (schema['x-kubernetes-int-or-string'] === true) {
     // Structural schemas express int-or-string by the extension alone.
-    return pick(schema, ['description', 'default', 'x-kubernetes-int-or-string']);
+    return pick(schema, ['description', 'default', 'x-kubernetes-int-or-string', 'x-kubernetes-validations']);
   }
   const out: JsonSchema = {};
   for (const [key, value] of Object.entries(schema)) {
