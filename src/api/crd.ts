@@ -15,8 +15,9 @@ function toStructural(node: unknown): unknown {
   if (node === null || typeof node !== 'object') return node;
   const schema = node as JsonSchema;
   if (schema['x-kubernetes-int-or-string'] === true) {
-    // Structural schemas express int-or-string by the extension alone.
-    return pick(schema, ['description', 'default', 'x-kubernetes-int-or-string', 'x-kubernetes-validations']);
+    // Structural schemas express int-or-string by the extension alone; a pattern
+    // applies to the string form.
+    return pick(schema, ['description', 'default', 'x-kubernetes-int-or-string', 'pattern', 'x-kubernetes-validations']);
   }
   const out: JsonSchema = {};
   for (const [key, value] of Object.entries(schema)) {

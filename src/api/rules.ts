@@ -14,8 +14,9 @@ export const DNS1123_LABEL_RE = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 /** An absolute path that is not `/` and has no `..` segment. */
 export const MOUNT_PATH_RE = '^(/[^/]+)+/?$';
 
-/** Kubernetes resource quantity, as the core API's OpenAPI schema spells it. */
-export const QUANTITY_RE = '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$';
+/** A Kubernetes resource quantity: a number with an optional SI, binary or exponent suffix. */
+export const QUANTITY_RE =
+  '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$';
 
 /** IANA service name: how container port names must look. */
 export const PORT_NAME_RE = '^[a-z0-9]([a-z0-9-]*[a-z0-9])?$';

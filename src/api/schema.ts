@@ -30,11 +30,7 @@ const nonEmpty = () => z.string().min(1, 'must not be empty');
 
 const quantity = z
   .union([z.string().regex(new RegExp(QUANTITY_RE), 'must be a resource quantity such as 500m, 128Mi or 1'), z.number()])
-  .meta({
-    description: 'A resource quantity such as 500m, 128Mi or 2.',
-    'x-kubernetes-int-or-string': true,
-    'x-kubernetes-validations': [{ rule: 'type(self) == int || isQuantity(self)', message: 'must be a resource quantity such as 500m, 128Mi or 1' }],
-  });
+  .meta({ description: 'A resource quantity such as 500m, 128Mi or 2.', 'x-kubernetes-int-or-string': true, pattern: QUANTITY_RE });
 
 const intOrString = z
   .union([z.int().min(1).max(65535), z.string().min(1)])
