@@ -5,6 +5,7 @@ import { crdYaml } from '../api/crd.js';
 import { render } from '../render/pod.js';
 import { readDocuments } from './documents.js';
 import { checkDocuments, formatProblem, type CheckedDocument } from './check.js';
+import { runCommand, type RunOptions } from './run-options.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -70,6 +71,9 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       const skipped = checked.length - apps;
       io.out(`${apps} DistrolessApp${apps === 1 ? '' : 's'} valid${skipped ? `, ${skipped} other document${skipped === 1 ? '' : 's'} skipped` : ''}\n`);
     });
+
+  // The runtime loads only for `run`, so render and validate start fast.
+  program.addCommand(runCommand().action(async (opts: RunOptions) => setExit(await (await import('./run.js')).run(opts))));
 
   program
     .command('crd')

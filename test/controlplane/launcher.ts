@@ -164,6 +164,10 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
         '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
         '--cidr=10.244.0.1/16',
         '--node-ip=10.240.0.1',
+        // Heartbeat through node Leases, as kubelets do; without them kwok's status
+        // heartbeats come slower than the node lifecycle controller's grace period,
+        // and it marks every node, and every Pod on it, NotReady.
+        '--node-lease-duration-seconds=40',
         `--config=${join(dir, 'kwok.yaml')}`,
       ],
     };

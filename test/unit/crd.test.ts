@@ -10,8 +10,9 @@ describe('generated CRD', () => {
   const version = crd.spec.versions[0];
   const root = version.schema.openAPIV3Schema;
 
-  it('matches crds/ (run `npm run crd` after changing the schema)', () => {
+  it('matches crds/ and config/crd/bases/ (run `npm run crd` after changing the schema)', () => {
     expect(readFileSync(crdFile, 'utf8')).toBe(crdYaml());
+    expect(readFileSync(crdFile.replace('/crds/', '/config/crd/bases/'), 'utf8')).toBe(crdYaml());
   });
 
   it('has the names, subresource and printer columns of the design', () => {

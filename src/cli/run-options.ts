@@ -1,0 +1,54 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { LOG_LEVELS } from '../runtime/log.js';
+
+/** `30s`, `10m`, `1h` or plain seconds. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) throw new InvalidArgumentError(`${JSON.stringify(text)} is not a duration such as 30s, 10m or 1h`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 's'] ?? 1000;
+  const ms = Number(m[1]) * unit;
+  if (ms < 1000) throw new InvalidArgumentError(`${JSON.stringify(text)} is shorter than one second`);
+  return ms;
+}
+
+function parseWorkers(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError(`${JSON.stringify(text)} is not a worker count from 1 to 64`);
+  return n;
+}
+
+function parseBool(text: string): boolean {
+  if (/^(true|1|yes)$/i.test(text)) return true;
+  if (/^(false|0|no)$/i.test(text)) return false;
+  throw new InvalidArgumentError(`${JSON.stringify(text)} is not true or false`);
+}
+
+const parseNamespaces = (text: string) => text.split(',').map((s) => s.trim()).filter(Boolean);
+
+export interface RunOptions {
+  kubeconfig?: string;
+  namespaces: string[];
+  workers: number;
+  resync: number;
+  leaderElect: boolean;
+  leaseNamespace: string;
+  leaseName: string;
+  metricsAddr: string;
+  healthAddr: string;
+  logLevel: (typeof LOG_LEVELS)[number];
+}
+
+export function runCommand(): Command {
+  return new Command('run')
+    .description('Run the operator: reconcile DistrolessApps into Pods until SIGTERM. Every flag has an environment variable twin.')
+    .addOption(new Option('--kubeconfig <path>', 'kubeconfig file; in-cluster config or ~/.kube/config when unset').env('KUBECONFIG'))
+    .addOption(new Option('--namespaces <list>', 'comma-separated namespaces to watch; all when empty').env('DLO_NAMESPACES').argParser(parseNamespaces).default([], 'all'))
+    .addOption(new Option('--workers <n>', 'apps reconciled at once').env('DLO_WORKERS').argParser(parseWorkers).default(4))
+    .addOption(new Option('--resync <duration>', 'how often every app is looked at again').env('DLO_RESYNC').argParser(parseDuration).default(600_000, '10m'))
+    .addOption(new Option('--leader-elect <bool>', 'elect a leader through a Lease; false only when one replica runs').env('DLO_LEADER_ELECT').argParser(parseBool).default(true))
+    .addOption(new Option('--lease-namespace <ns>', 'namespace of the leader election Lease').env('DLO_LEASE_NAMESPACE').default(process.env.POD_NAMESPACE ?? 'default', '$POD_NAMESPACE or default'))
+    .addOption(new Option('--lease-name <name>', 'name of the leader election Lease').env('DLO_LEASE_NAME').default('distroless-operator'))
+    .addOption(new Option('--metrics-addr <addr>', 'address of the Prometheus /metrics endpoint').env('DLO_METRICS_ADDR').default(':8080'))
+    .addOption(new Option('--health-addr <addr>', 'address of /healthz and /readyz').env('DLO_HEALTH_ADDR').default(':8081'))
+    .addOption(new Option('--log-level <level>', 'log level').env('DLO_LOG_LEVEL').choices(LOG_LEVELS).default('info'));
+}

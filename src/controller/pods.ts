@@ -1,0 +1,29 @@
+import type { V1Pod } from '@kubernetes/client-node';
+import type { DistrolessApp } from '../api/schema.js';
+import { LABEL_REPLICA_INDEX, LABEL_TEMPLATE_HASH } from '../render/pod.js';
+
+// Facts about one Pod, as the plan and the status need them.
+
+/** Only Pods with a controller reference to this very app (by uid) are ours to touch. */
+export function isOwnedBy(pod: V1Pod, app: DistrolessApp): boolean {
+  return (pod.metadata?.ownerReferences ?? []).some((ref) => ref.controller === true && ref.uid === app.metadata.uid);
+}
+
+export const isTerminating = (pod: V1Pod) => !!pod.metadata?.deletionTimestamp;
+
+export const isFinished = (pod: V1Pod) => pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded';
+
+export function isReady(pod: V1Pod): boolean {
+  if (isTerminating(pod)) return false;
+  return (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
+export const hashOf = (pod: V1Pod) => pod.metadata?.labels?.[LABEL_TEMPLATE_HASH];
+
+/** The replica index from the label, or undefined when it is missing or not a plain number. */
+export function indexOf(pod: V1Pod): number | undefined {
+  const text = pod.metadata?.labels?.[LABEL_REPLICA_INDEX];
+  return text !== undefined && /^(0|[1-9][0-9]{0,5})$/.test(text) ? Number(text) : undefined;
+}
+
+export const nameOf = (pod: V1Pod) => pod.metadata?.name ?? '';

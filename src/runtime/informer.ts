@@ -1,0 +1,238 @@
+import { HttpMethod } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { isGone, type Rest } from './rest.js';
+import { backoffDelay, sleep } from './time.js';
+
+export interface KubeObject {
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string; uid?: string };
+}
+
+export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface InformerOptions<T> {
+  /** For logs and metrics: pods, distrolessapps. */
+  name: string;
+  rest: Rest;
+  /** Collection path, such as /api/v1/pods or /api/v1/namespaces/shop/pods. */
+  path: string;
+  labelSelector?: string;
+  log: Logger;
+  onChange: (type: ChangeType, object: T) => void;
+  /** A watch that sends nothing, not even a bookmark, for this long is presumed dead. */
+  watchInactivityMs?: number;
+  pageSize?: number;
+  /** Secondary index, such as pods by the app they belong to; undefined leaves an object out. */
+  indexBy?: (object: T) => string | undefined;
+}
+
+export const objectKey = (o: KubeObject) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+
+/**
+ * A list-then-watch cache that does not die. Unlike client-node's informer, which
+ * stops for good on any error but 410, this one:
+ * - resumes a watch from the last resourceVersion it saw (bookmarks included);
+ * - relists when the server says that version is gone (410, or an ERROR event);
+ * - retries every other list or watch failure with capped exponential backoff;
+ * - treats a silent connection as dead and reconnects;
+ * - logs and survives an exception thrown by a change handler.
+ */
+export class Informer<T extends KubeObject> {
+  private readonly store = new Map<string, T>();
+  private readonly index = new Map<string, Map<string, T>>();
+  private resourceVersion = '';
+  private stopped = false;
+  private abort: AbortController | undefined;
+  private wakeSleep: AbortController | undefined;
+  private markSynced!: () => void;
+  readonly synced: Promise<void> = new Promise((resolve) => (this.markSynced = resolve));
+  hasSynced = false;
+  /** Relists done, for tests and metrics: the first list counts. */
+  relists = 0;
+
+  constructor(private readonly options: InformerOptions<T>) {}
+
+  start(): void {
+    void this.run();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.abort?.abort();
+    this.wakeSleep?.abort();
+  }
+
+  get(key: string): T | undefined {
+    return this.store.get(key);
+  }
+
+  list(): T[] {
+    return [...this.store.values()];
+  }
+
+  /** Objects whose indexBy value is `value`. */
+  byIndex(value: string): T[] {
+    return [...(this.index.get(value)?.values() ?? [])];
+  }
+
+  get size(): number {
+    return this.store.size;
+  }
+
+  private put(key: string, object: T): void {
+    const old = this.store.get(key);
+    if (old) this.unindex(key, old);
+    this.store.set(key, object);
+    const value = this.options.indexBy?.(object);
+    if (value === undefined) return;
+    let bucket = this.index.get(value);
+    if (!bucket) this.index.set(value, (bucket = new Map()));
+    bucket.set(key, object);
+  }
+
+  private remove(key: string): void {
+    const old = this.store.get(key);
+    if (old) this.unindex(key, old);
+    this.store.delete(key);
+  }
+
+  private unindex(key: string, object: T): void {
+    const value = this.options.indexBy?.(object);
+    if (value === undefined) return;
+    const bucket = this.index.get(value);
+    bucket?.delete(key);
+    if (bucket?.size === 0) this.index.delete(value);
+  }
+
+  private async run(): Promise<void> {
+    const { log, name } = this.options;
+    let needList = true;
+    let failures = 0;
+    while (!this.stopped) {
+      try {
+        if (needList) {
+          await this.relist();
+          needList = false;
+        }
+        const outcome = await this.watchOnce();
+        if (outcome === 'gone') {
+          log.info({ informer: name }, 'watch resourceVersion expired; relisting');
+          needList = true;
+        }
+        failures = 0;
+      } catch (err) {
+        if (this.stopped) return;
+        if (isGone(err)) needList = true;
+        const delay = backoffDelay(failures++, 200, 30_000);
+        log.warn({ informer: name, err: String(err), retryInMs: delay }, 'list/watch failed; retrying');
+        this.wakeSleep = new AbortController();
+        await sleep(delay, this.wakeSleep.signal);
+      }
+    }
+  }
+
+  private async relist(): Promise<void> {
+    const { rest, path, labelSelector, pageSize = 500 } = this.options;
+    const items: T[] = [];
+    let continueToken: string | undefined;
+    let listVersion = '';
+    do {
+      const page = await rest.request<{ items: T[]; metadata: { resourceVersion: string; continue?: string } }>(HttpMethod.GET, path, {
+        query: { labelSelector, limit: pageSize, continue: continueToken },
+      });
+      items.push(...page.items);
+      continueToken = page.metadata.continue || undefined;
+      listVersion = page.metadata.resourceVersion;
+    } while (continueToken);
+
+    const seen = new Set<string>();
+    for (const item of items) {
+      const key = objectKey(item);
+      seen.add(key);
+      const old = this.store.get(key);
+      this.put(key, item);
+      if (!old) this.notify('ADDED', item);
+      else if (old.metadata?.resourceVersion !== item.metadata?.resourceVersion) this.notify('MODIFIED', item);
+    }
+    for (const [key, old] of this.store) {
+      if (seen.has(key)) continue;
+      this.remove(key);
+      this.notify('DELETED', old);
+    }
+    this.resourceVersion = listVersion;
+    this.relists++;
+    if (!this.hasSynced) {
+      this.hasSynced = true;
+      this.markSynced();
+    }
+    this.options.log.debug({ informer: this.options.name, items: items.length, resourceVersion: listVersion }, 'listed');
+  }
+
+  /** Watches until the connection ends: 'closed' to resume, 'gone' to relist; throws on failure. */
+  private watchOnce(): Promise<'closed' | 'gone'> {
+    const { rest, path, labelSelector, watchInactivityMs = 90_000 } = this.options;
+    return new Promise((resolve, reject) => {
+      let gone = false;
+      const query = {
+        resourceVersion: this.resourceVersion,
+        allowWatchBookmarks: true,
+        labelSelector,
+        // Spread reconnects out so many operators do not all come back at once.
+        timeoutSeconds: 300 + Math.floor(Math.random() * 300),
+      };
+      rest
+        .watch(
+          path,
+          query,
+          {
+            onEvent: (type, object) => {
+              if (type === 'ERROR') {
+                if ((object as { code?: number }).code === 410) gone = true;
+                else this.options.log.warn({ informer: this.options.name, status: object }, 'watch error event');
+                this.abort?.abort();
+                return;
+              }
+              const version = object.metadata?.resourceVersion;
+              if (version) this.resourceVersion = version;
+              if (type === 'BOOKMARK') return;
+              this.apply(type as ChangeType, object as T);
+            },
+            onDone: (err) => {
+              if (gone) resolve('gone');
+              else if (isTimeout(err)) {
+                this.options.log.debug({ informer: this.options.name }, 'watch went silent; reconnecting');
+                resolve('closed');
+              }
+              else if (err && !this.stopped && !isAbort(err)) reject(err);
+              else resolve('closed');
+            },
+          },
+          watchInactivityMs,
+        )
+        .then((controller) => (this.abort = controller), reject);
+    });
+  }
+
+  private apply(type: ChangeType, object: T): void {
+    const key = objectKey(object);
+    if (type === 'DELETED') this.remove(key);
+    else this.put(key, object);
+    this.notify(type, object);
+  }
+
+  private notify(type: ChangeType, object: T): void {
+    try {
+      this.options.onChange(type, object);
+    } catch (err) {
+      this.options.log.error({ informer: this.options.name, err }, 'change handler threw; the cache stays consistent');
+    }
+  }
+}
+
+function isTimeout(err: unknown): boolean {
+  return (err as { name?: string } | undefined)?.name === 'TimeoutError';
+}
+
+function isAbort(err: unknown): boolean {
+  const name = (err as { name?: string })?.name;
+  return name === 'AbortError';
+}

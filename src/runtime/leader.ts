@@ -1,0 +1,149 @@
+import { HttpMethod } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { isConflict, isNotFound, type Rest } from './rest.js';
+import { sleep } from './time.js';
+
+export interface LeaseOptions {
+  namespace: string;
+  name: string;
+  identity: string;
+  leaseDurationSeconds?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+}
+
+interface Lease {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { name: string; namespace: string; resourceVersion?: string };
+  spec: {
+    holderIdentity?: string;
+    leaseDurationSeconds?: number;
+    acquireTime?: string;
+    renewTime?: string;
+    leaseTransitions?: number;
+  };
+}
+
+/**
+ * Leader election on a coordination.k8s.io/v1 Lease, as client-go does it: every
+ * write carries the resourceVersion it read, so two candidates can never both win;
+ * a holder that cannot renew within the renew deadline stops leading before its
+ * lease can expire for others; expiry is judged by when this process last saw the
+ * record change, not by the holder's clock.
+ */
+export class LeaderElector {
+  private readonly durationSec: number;
+  private readonly renewDeadlineMs: number;
+  private readonly retryPeriodMs: number;
+  private observed: { record: string; at: number } | undefined;
+  private leading = false;
+  private stopping = new AbortController();
+
+  constructor(
+    private readonly rest: Rest,
+    private readonly options: LeaseOptions,
+    private readonly log: Logger,
+  ) {
+    this.durationSec = options.leaseDurationSeconds ?? 15;
+    this.renewDeadlineMs = options.renewDeadlineMs ?? 10_000;
+    this.retryPeriodMs = options.retryPeriodMs ?? 2_000;
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  private get path(): string {
+    return `/apis/coordination.k8s.io/v1/namespaces/${this.options.namespace}/leases`;
+  }
+
+  /**
+   * Waits until this process holds the lease, then keeps renewing it. Resolves with
+   * 'lost' when renewal fails past the deadline, or 'stopped' after stop().
+   */
+  async run(onStartedLeading: () => void): Promise<'lost' | 'stopped'> {
+    const signal = this.stopping.signal;
+    while (!signal.aborted && !(await this.tryAcquireOrRenew())) await sleep(this.retryPeriodMs, signal);
+    if (signal.aborted) return 'stopped';
+    this.leading = true;
+    this.log.info({ lease: this.options.name, identity: this.options.identity }, 'became leader');
+    onStartedLeading();
+    let lastRenew = Date.now();
+    while (!signal.aborted) {
+      await sleep(this.retryPeriodMs, signal);
+      if (signal.aborted) break;
+      if (await this.tryAcquireOrRenew()) lastRenew = Date.now();
+      else if (Date.now() - lastRenew > this.renewDeadlineMs) {
+        this.leading = false;
+        this.log.error({ lease: this.options.name }, 'could not renew the lease in time; no longer leader');
+        return 'lost';
+      }
+    }
+    return 'stopped';
+  }
+
+  /** Stops campaigning; call release() after in-flight work is done. */
+  stop(): void {
+    this.stopping.abort();
+  }
+
+  /** Gives the lease up so a successor need not wait for it to expire. */
+  async release(): Promise<void> {
+    if (!this.leading) return;
+    this.leading = false;
+    try {
+      const lease = await this.rest.request<Lease>(HttpMethod.GET, `${this.path}/${this.options.name}`);
+      if (lease.spec.holderIdentity !== this.options.identity) return;
+      lease.spec = { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: now() };
+      await this.rest.request(HttpMethod.PUT, `${this.path}/${this.options.name}`, { body: lease });
+      this.log.info({ lease: this.options.name }, 'released the lease');
+    } catch (err) {
+      this.log.warn({ err: String(err) }, 'could not release the lease; it will expire');
+    }
+  }
+
+  private async tryAcquireOrRenew(): Promise<boolean> {
+    const { name, namespace, identity } = this.options;
+    const at = Date.now();
+    try {
+      let lease: Lease;
+      try {
+        lease = await this.rest.request<Lease>(HttpMethod.GET, `${this.path}/${name}`);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        await this.rest.request(HttpMethod.POST, this.path, {
+          body: {
+            apiVersion: 'coordination.k8s.io/v1',
+            kind: 'Lease',
+            metadata: { name, namespace },
+            spec: { holderIdentity: identity, leaseDurationSeconds: this.durationSec, acquireTime: now(), renewTime: now(), leaseTransitions: 0 },
+          },
+        });
+        return true;
+      }
+      const spec = lease.spec;
+      const record = JSON.stringify([spec.holderIdentity, spec.renewTime, spec.leaseDurationSeconds]);
+      if (this.observed?.record !== record) this.observed = { record, at };
+      const heldByOther = !!spec.holderIdentity && spec.holderIdentity !== identity;
+      const expired = this.observed.at + (spec.leaseDurationSeconds ?? this.durationSec) * 1000 < at;
+      if (heldByOther && !expired) return false;
+      const takingOver = spec.holderIdentity !== identity;
+      lease.spec = {
+        holderIdentity: identity,
+        leaseDurationSeconds: this.durationSec,
+        acquireTime: takingOver ? now() : spec.acquireTime,
+        renewTime: now(),
+        leaseTransitions: (spec.leaseTransitions ?? 0) + (takingOver ? 1 : 0),
+      };
+      await this.rest.request(HttpMethod.PUT, `${this.path}/${name}`, { body: lease });
+      return true;
+    } catch (err) {
+      if (!isConflict(err)) this.log.warn({ err: String(err) }, 'lease request failed');
+      return false;
+    }
+  }
+}
+
+// metav1.MicroTime: RFC 3339 with microseconds.
+const now = () => new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');

@@ -1,0 +1,25 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The operator's Prometheus metrics, in a registry of their own (no global state). */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const prefix = 'distroless_operator_';
+  return {
+    registry,
+    reconciles: new Counter({ name: `${prefix}reconcile_total`, help: 'Reconciles by result.', labelNames: ['result'] as const, registers: [registry] }),
+    reconcileErrors: new Counter({ name: `${prefix}reconcile_errors_total`, help: 'Reconciles that failed and were requeued with backoff.', registers: [registry] }),
+    reconcileDuration: new Histogram({
+      name: `${prefix}reconcile_duration_seconds`,
+      help: 'Time spent in one reconcile.',
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    queueDepth: new Gauge({ name: `${prefix}workqueue_depth`, help: 'Keys waiting in the work queue.', registers: [registry] }),
+    apps: new Gauge({ name: `${prefix}apps`, help: 'DistrolessApps by state.', labelNames: ['state'] as const, registers: [registry] }),
+    apiWrites: new Counter({ name: `${prefix}api_writes_total`, help: 'Successful API writes by verb and resource.', labelNames: ['verb', 'resource'] as const, registers: [registry] }),
+    leader: new Gauge({ name: `${prefix}leader`, help: '1 while this process holds the leader Lease.', registers: [registry] }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
