@@ -11,6 +11,8 @@ const common = {
 };
 
 export default {
+  // Per test; integration tests wait on a real cluster with generous time-outs of their own.
+  testTimeout: 180_000,
   reporters: ['default', '<rootDir>/test/summary-reporter.js'],
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
@@ -20,7 +22,6 @@ export default {
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       globalSetup: '<rootDir>/test/integration/global-setup.js',
       globalTeardown: '<rootDir>/test/integration/global-teardown.js',
-      testTimeout: 180_000,
     },
   ],
 };

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds the local control plane (etcd, kube-apiserver, kube-controller-manager,
 # kube-scheduler, kwok) from Go modules through the module proxy, and caches the
-# binaries under ~/.cache/distroless-operator/bin/<component>-<version>/.
-# A warm cache makes this a no-op. Prints the binary directory on its last line.
+# binaries under ~/.cache/distroless-operator/bin/k8s-v<K>-etcd-v<E>-kwok-v<W>/ (the pins
+# of test/controlplane/versions.env). A warm cache makes this a no-op. Prints the binary
+# directory on its last line; progress goes to stderr. Concurrent runs (two jest runs on
+# a cold cache) take turns on a lock instead of writing the same files.
 #
 # k8s.io/kubernetes and go.etcd.io/etcd/server/v3 cannot be `go install`ed: their
 # go.mod files use replace directives (k8s.io/kubernetes points every staging module
@@ -33,6 +35,17 @@ if have_all; then
 fi
 command -v go >/dev/null || { log "go is not on PATH; the control plane is built from Go modules"; exit 1; }
 mkdir -p "$bin" "$work"
+exec 9>"$cache/build.lock"
+if ! flock -n 9; then
+  log "another build is running; waiting for it"
+  flock 9
+fi
+# The other build may have made everything meanwhile.
+if have_all; then
+  log "cached: $bin"
+  echo "$bin"
+  exit 0
+fi
 
 # wrapper MODULE_DIR MODULE_NAME REQUIRE... ; writes a go.mod with the given requires
 wrapper() {

@@ -4,9 +4,15 @@ import { LABEL_REPLICA_INDEX, LABEL_TEMPLATE_HASH } from '../render/pod.js';
 
 // Facts about one Pod, as the plan and the status need them.
 
-/** Only Pods with a controller reference to this very app (by uid) are ours to touch. */
+/**
+ * Only Pods with a controller reference to this very app (by uid, so not to an
+ * earlier app of the same name) are ours to touch. An app without a uid (read
+ * from a file, not the cluster) owns nothing.
+ */
 export function isOwnedBy(pod: V1Pod, app: DistrolessApp): boolean {
-  return (pod.metadata?.ownerReferences ?? []).some((ref) => ref.controller === true && ref.uid === app.metadata.uid);
+  const uid = app.metadata.uid;
+  if (!uid) return false;
+  return (pod.metadata?.ownerReferences ?? []).some((ref) => ref.controller === true && ref.uid === uid);
 }
 
 export const isTerminating = (pod: V1Pod) => !!pod.metadata?.deletionTimestamp;

@@ -2,7 +2,7 @@ import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import type { Condition, DistrolessApp, DistrolessAppStatus } from '../api/schema.js';
 import { canonicalJson, templateHash as hashOfApp } from '../render/hash.js';
 import { INIT_CONTAINER } from '../render/pod.js';
-import { hashOf, indexOf, isOwnedBy, isReady, isTerminating, nameOf } from './pods.js';
+import { hashOf, indexOf, isFinished, isOwnedBy, isReady, isTerminating, nameOf } from './pods.js';
 
 /** Something wrong that a human must fix; becomes Stalled=True with this reason. */
 export interface Problem {
@@ -46,8 +46,7 @@ export function computeStatus({ app, pods, problem, previous, now }: StatusInput
     ready = { status: 'True', reason: 'Ready', message };
     reconciling = { status: 'False', reason: 'Ready', message };
   } else {
-    const reason =
-      current.length < live.length ? 'Updating' : live.length > desired ? 'ScalingDown' : current.length < desired ? 'Creating' : 'Initialising';
+    const reason = progressReason({ live: live.length, current: current.length, finished: live.filter(isFinished).length, desired });
     const message = `${readyCurrent} of ${desired} pods ready`;
     ready = { status: 'False', reason, message };
     reconciling = { status: 'True', reason, message };
@@ -70,6 +69,15 @@ export function computeStatus({ app, pods, problem, previous, now }: StatusInput
       condition('Stalled', stalledCondition, generation, previous, now),
     ],
   };
+}
+
+/** What the operator is busy with, most telling first; a reason is a CamelCase word, as kstatus tools show it. */
+function progressReason(count: { live: number; current: number; finished: number; desired: number }): string {
+  if (count.current < count.live) return 'Updating';
+  if (count.finished > 0) return 'Replacing';
+  if (count.live > count.desired) return 'ScalingDown';
+  if (count.current < count.desired) return 'Creating';
+  return 'Initialising';
 }
 
 /** The status of an app whose spec the operator refuses: Stalled, with the pod counts left as they were. */

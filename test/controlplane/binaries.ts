@@ -9,6 +9,7 @@ const script = fileURLToPath(new URL('../../scripts/build-control-plane.sh', imp
  */
 export function ensureBinaries(): string {
   const r = spawnSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.error) throw new Error(`could not run ${script}: ${r.error.message}`);
   if (r.status !== 0) throw new Error(`building the control plane failed (exit ${r.status}); see the output above`);
   const dir = r.stdout.trim().split('\n').pop();
   if (!dir) throw new Error('the control plane build printed no binary directory');

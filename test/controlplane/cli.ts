@@ -3,10 +3,17 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ControlPlane, startControlPlane } from './launcher.js';
 
-// `up`        starts a control plane for people, detached, and prints the KUBECONFIG export;
-// `up --foreground` supervises one for a test run: prints `state: FILE` when ready and
-//             stops it on SIGTERM, SIGINT, or when its parent process dies;
-// `down`      stops the one `up` started.
+// `up [--nodes=N]`   starts a control plane for people, detached (it outlives this
+//                    script), and prints `export KUBECONFIG=...` on stdout;
+// `up --foreground`  supervises one for a test run: prints `state: FILE` when ready and
+//                    stops it on SIGTERM, SIGINT, or when its parent process dies (with
+//                    --watch-stdin: when its stdin closes, which is how a parent that
+//                    holds the other end of a pipe dies, even of SIGKILL);
+// `status`           says whether the one `up` started is running;
+// `down`             stops the one `up` started and removes its directory.
+//
+// The detached control plane is found again through a pointer file in the cache
+// dir that names its state.json (pids, ports, logs).
 
 const pointer = join(process.env.DISTROLESS_CACHE_DIR ?? join(homedir(), '.cache', 'distroless-operator'), 'dev-cluster.json');
 const [command = 'up', ...flags] = process.argv.slice(2);
@@ -14,55 +21,87 @@ const flag = (name: string) => flags.includes(`--${name}`);
 const nodes = Number(flags.find((f) => f.startsWith('--nodes='))?.split('=')[1] ?? 1);
 const say = (line: string) => process.stderr.write(`[control plane] ${line}\n`);
 
-async function up(): Promise<void> {
-  if (flag('foreground')) {
-    const plane = await startControlPlane({ nodes, log: say });
-    process.stdout.write(`state: ${plane.stateFile}\n`);
-    const parent = process.ppid;
-    let stopping = false;
-    const stop = async () => {
-      if (stopping) return;
-      stopping = true;
-      await plane.stop();
-      process.exit(0);
-    };
-    process.on('SIGTERM', () => void stop());
-    process.on('SIGINT', () => void stop());
-    // If the test runner dies without a teardown, do not leave etcd and friends behind.
-    setInterval(() => {
-      if (process.ppid !== parent) void stop();
-    }, 500);
-    return;
+/** The control plane `up` started, if its pointer and state are still there. */
+function current(): ControlPlane | undefined {
+  if (!existsSync(pointer)) return undefined;
+  const { stateFile } = JSON.parse(readFileSync(pointer, 'utf8')) as { stateFile: string };
+  return existsSync(stateFile) ? ControlPlane.load(stateFile) : undefined;
+}
+
+async function foreground(): Promise<void> {
+  const plane = await startControlPlane({ nodes, name: 'test', log: say });
+  process.stdout.write(`state: ${plane.stateFile}\n`);
+  const parent = process.ppid;
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await plane.stop();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+  // If the test runner dies without a teardown, do not leave etcd and friends behind.
+  // The ppid check misses a parent that is only a wrapper (npx, tsx's CLI), which
+  // lives on; the stdin pipe does not.
+  setInterval(() => {
+    if (process.ppid !== parent) void stop();
+  }, 500);
+  if (flag('watch-stdin')) {
+    process.stdin.on('end', () => void stop());
+    process.stdin.on('error', () => void stop());
+    process.stdin.resume();
   }
-  if (existsSync(pointer)) {
-    const state = JSON.parse(readFileSync(pointer, 'utf8')) as { stateFile: string };
-    if (existsSync(state.stateFile)) {
-      say(`already running; stop it with npm run cluster:down`);
-      process.stdout.write(`export KUBECONFIG=${ControlPlane.load(state.stateFile).kubeconfigPath}\n`);
+}
+
+async function up(): Promise<void> {
+  const running = current();
+  if (running) {
+    if (running.pids().length === 5) {
+      say(`already running in ${running.dir}; stop it with npm run cluster:down`);
+      process.stdout.write(`export KUBECONFIG=${running.kubeconfigPath}\n`);
       return;
     }
+    say(`the last control plane (${running.dir}) is partly or wholly gone; cleaning it up`);
+    await running.stop();
   }
-  const plane = await startControlPlane({ nodes, detached: true, log: say });
+  const plane = await startControlPlane({ nodes, name: 'dev', detached: true, log: say });
   mkdirSync(dirname(pointer), { recursive: true });
   writeFileSync(pointer, JSON.stringify({ stateFile: plane.stateFile }));
+  say(`logs in ${plane.dir}/*.log; stop it with npm run cluster:down`);
   process.stdout.write(`export KUBECONFIG=${plane.kubeconfigPath}\n`);
 }
 
-async function down(): Promise<void> {
-  if (!existsSync(pointer)) {
-    say('no control plane started by cluster:up is running');
+function status(): void {
+  const plane = current();
+  if (!plane) {
+    say('no control plane started by cluster:up');
+    process.exitCode = 1;
     return;
   }
-  const { stateFile } = JSON.parse(readFileSync(pointer, 'utf8')) as { stateFile: string };
-  if (existsSync(stateFile)) await ControlPlane.load(stateFile).stop();
+  const running = plane.pids().length;
+  say(`${plane.server}, ${running}/5 processes running, in ${plane.dir}`);
+  process.stdout.write(`export KUBECONFIG=${plane.kubeconfigPath}\n`);
+  if (running !== 5) process.exitCode = 1;
+}
+
+async function down(): Promise<void> {
+  const plane = current();
+  if (plane) await plane.stop();
+  else say('no control plane started by cluster:up is running');
   rmSync(pointer, { force: true });
-  say('stopped');
+  if (plane) say(`stopped; removed ${plane.dir}`);
 }
 
 try {
-  if (command === 'up') await up();
+  if (command === 'up' && flag('foreground')) await foreground();
+  else if (command === 'up') {
+    await up();
+    // The detached components are unref'd; nothing else should keep this script alive.
+    process.exit(0);
+  } else if (command === 'status') status();
   else if (command === 'down') await down();
-  else throw new Error(`unknown command ${JSON.stringify(command)}: use up [--nodes=N] [--foreground] or down`);
+  else throw new Error(`unknown command ${JSON.stringify(command)}: use up [--nodes=N] [--foreground], status or down`);
 } catch (err) {
   process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);

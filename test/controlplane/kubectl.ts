@@ -3,15 +3,33 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { readVersions } from './versions.js';
 
+let found: string | undefined;
+
 /**
- * The kubectl matching the pinned Kubernetes minor. Machines here carry several
- * side by side (kubectl.1.27 ... kubectl.1.33) next to the default one; use the
- * matching one when present, otherwise the default kubectl.
+ * The kubectl matching the pinned Kubernetes minor, so the end-to-end checks see
+ * what a user of that version sees (kubectl's output and validation change between
+ * minors). Machines here carry several side by side (kubectl.1.27 ... kubectl.1.33)
+ * next to the default one. Order: $DLO_KUBECTL; kubectl.<minor> beside the kubectl
+ * on PATH; the kubectl on PATH if it is that minor. Anything else is an error, not
+ * a silent fallback to another version.
  */
 export function kubectlPath(): string {
-  const which = spawnSync('sh', ['-c', 'command -v kubectl'], { encoding: 'utf8' }).stdout.trim();
-  if (!which) throw new Error('kubectl is not on PATH; the end-to-end checks use the real kubectl');
+  if (found) return found;
   const minor = readVersions().kubernetes.split('.').slice(0, 2).join('.');
+  const override = process.env.DLO_KUBECTL;
+  if (override) {
+    if (!existsSync(override)) throw new Error(`DLO_KUBECTL=${override} does not exist`);
+    return (found = override);
+  }
+  const which = spawnSync('sh', ['-c', 'command -v kubectl'], { encoding: 'utf8' }).stdout.trim();
+  if (!which) throw new Error(`kubectl is not on PATH; the end-to-end checks need kubectl ${minor} (or set DLO_KUBECTL)`);
   const matching = join(dirname(realpathSync(which)), `kubectl.${minor}`);
-  return existsSync(matching) ? matching : which;
+  if (existsSync(matching)) return (found = matching);
+  const version = spawnSync(which, ['version', '--client', '-o', 'json'], { encoding: 'utf8' });
+  const client = version.status === 0 ? (JSON.parse(version.stdout) as { clientVersion?: { major?: string; minor?: string } }).clientVersion : undefined;
+  if (client && `${client.major}.${client.minor?.replace(/\D+$/, '')}` === minor) return (found = which);
+  throw new Error(
+    `no kubectl ${minor}: neither ${matching} exists nor is ${which} version ${minor} ` +
+      `(it is ${client ? `${client.major}.${client.minor}` : 'unknown'}); install kubectl ${minor} or set DLO_KUBECTL`,
+  );
 }

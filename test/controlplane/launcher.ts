@@ -1,12 +1,12 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureBinaries } from './binaries.js';
-import { kubectlPath } from './kubectl.js';
 import { createPki, writeKubeconfig, type Pki } from './pki.js';
+import { readVersions } from './versions.js';
 
 // A real Kubernetes control plane on loopback: etcd, kube-apiserver,
 // kube-controller-manager, kube-scheduler, and kwok playing the kubelet of fake
@@ -30,13 +30,20 @@ export interface ControlPlaneState {
   kubeconfig: string;
   etcdUrl: string;
   pki: Pki;
+  nodes: string[];
   components: Record<Component, ComponentState>;
+  /** Milliseconds from the startControlPlane call to a usable cluster. */
+  readyAfterMs?: number;
 }
 
 export interface StartOptions {
+  /** How many kwok nodes to create (default 1). */
   nodes?: number;
+  /** Goes into the temp dir's name, to tell control planes apart in /tmp and ps. */
+  name?: string;
   /** Keep the processes running after this process exits (for `npm run cluster:up`). */
   detached?: boolean;
+  /** Progress lines (components up, ready); silent by default. */
   log?: (line: string) => void;
 }
 
@@ -55,6 +62,11 @@ export class ControlPlane {
     return this.state.kubeconfig;
   }
 
+  /** The API server's URL, https://127.0.0.1:PORT. */
+  get server(): string {
+    return this.state.server;
+  }
+
   get stateFile(): string {
     return join(this.state.dir, 'state.json');
   }
@@ -67,25 +79,63 @@ export class ControlPlane {
     writeFileSync(this.stateFile, JSON.stringify(this.state, null, 2));
   }
 
-  /** Kills a component and starts it again with the same flags and data, waiting until it is healthy. */
-  async restart(component: Component, options: { downMs?: number } = {}): Promise<void> {
-    await terminate([this.state.components[component].pid]);
+  /**
+   * Picks up pids another process wrote: a jest worker may have restarted the API
+   * server of a control plane that the global setup's supervisor owns.
+   */
+  private reload(): void {
+    if (!existsSync(this.stateFile)) return;
+    const onDisk = JSON.parse(readFileSync(this.stateFile, 'utf8')) as ControlPlaneState;
+    Object.assign(this.state.components, onDisk.components);
+  }
+
+  /** The pids still running this control plane's processes (a pid reused by another program is left out). */
+  pids(): number[] {
+    this.reload();
+    return START_ORDER.map((c) => this.state.components[c]?.pid).filter((pid): pid is number => !!pid && owns(this.state.dir, pid));
+  }
+
+  /**
+   * Kills a component and starts it again with the same flags, ports and data,
+   * waiting until it is healthy. SIGKILL by default, a crash: the outage is then
+   * downMs plus the start (~2.5s for the API server), not a drain of unknown length.
+   * etcd loses nothing by it: it never fsyncs here, and the OS keeps what it wrote.
+   * SIGTERM is a graceful stop, SIGKILLed after graceMs (10s): with clients attached
+   * etcd takes ~7s to drain the API server's streams, and the API server waits up to
+   * its request timeout (60s) for open watches, so it is killed at the end of the
+   * grace period. An operator whose lease renew deadline is 10s loses its lease in
+   * such an outage.
+   */
+  async restart(component: Component, options: { downMs?: number; signal?: 'SIGTERM' | 'SIGKILL'; graceMs?: number } = {}): Promise<void> {
+    this.reload();
+    const { argv, log, pid } = this.state.components[component];
+    if (owns(this.state.dir, pid)) await terminate([pid], options.signal ?? 'SIGKILL', options.graceMs);
     if (options.downMs) await new Promise((r) => setTimeout(r, options.downMs));
-    const { argv, log } = this.state.components[component];
-    this.state.components[component].pid = launch(argv, log, false);
+    // Detached: the new process belongs to the control plane, not to whoever asked
+    // for the restart (a jest worker); stop() finds it through state.json.
+    this.state.components[component].pid = launch(argv, log, true);
     this.save();
     await waitHealthy(component, this.state);
   }
 
   /** Kills a component with SIGKILL and leaves it down. */
   async kill(component: Component): Promise<void> {
-    await terminate([this.state.components[component].pid], 'SIGKILL');
+    this.reload();
+    const { pid } = this.state.components[component];
+    if (owns(this.state.dir, pid)) await terminate([pid], 'SIGKILL');
   }
 
-  /** Stops every process, then removes the directory. */
+  /**
+   * Stops every process (SIGTERM, SIGKILL after a grace period), waits until they
+   * are gone, then removes the directory. In waves, clients first, etcd last: an
+   * API server with watch clients attached, or an etcd with the API server's
+   * streams open, takes seconds to drain, but a second or so once they are gone.
+   */
   async stop(): Promise<void> {
-    const pids = [...START_ORDER].reverse().map((c) => this.state.components[c]?.pid).filter((p): p is number => !!p);
-    await terminate(pids);
+    unguard(this);
+    this.reload();
+    const waves: Component[][] = [['kwok', 'kube-scheduler', 'kube-controller-manager'], ['kube-apiserver'], ['etcd']];
+    for (const wave of waves) await terminate(wave.map((c) => this.state.components[c]?.pid).filter((pid): pid is number => owns(this.state.dir, pid)));
     rmSync(this.state.dir, { recursive: true, force: true });
   }
 }
@@ -93,19 +143,25 @@ export class ControlPlane {
 export async function startControlPlane(options: StartOptions = {}): Promise<ControlPlane> {
   const say = options.log ?? (() => {});
   const started = Date.now();
+  const nodeCount = options.nodes ?? 1;
   const bin = ensureBinaries();
-  const dir = mkdtempSync(join(tmpdir(), 'dlo-control-plane-'));
-  const pids: number[] = [];
-  const cleanup = () => {
-    for (const pid of pids) tryKill(pid, 'SIGKILL');
-  };
-  // A crash of the caller must not leave etcd and friends behind.
-  if (!options.detached) process.once('exit', cleanup);
+  const prefix = `dlo-${(options.name ?? 'control-plane').replace(/[^A-Za-z0-9_.-]/g, '-')}-`;
+  const [etcdPort, etcdPeerPort, apiPort] = await freePorts(3);
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const server = `https://127.0.0.1:${apiPort}`;
+  const etcdUrl = `http://127.0.0.1:${etcdPort}`;
+  const kubeconfig = join(dir, 'admin.kubeconfig');
+  const components = {} as Record<Component, ComponentState>;
+  const nodes = Array.from({ length: nodeCount }, (_, i) => `kwok-node-${i}`);
+  // The PKI is filled in below; the plane exists first so the guard can clean up a failed start.
+  const state: ControlPlaneState = { dir, server, kubeconfig, etcdUrl, pki: undefined as unknown as Pki, nodes, components };
+  const plane = new ControlPlane(state);
+  // A crash or Ctrl-C of the caller must not leave etcd and friends behind; a
+  // detached control plane is meant to outlive its caller.
+  if (!options.detached) guard(plane);
   try {
-    const [etcdPort, etcdPeerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
     const pki = createPki(dir);
-    const server = `https://127.0.0.1:${apiPort}`;
-    const kubeconfig = join(dir, 'admin.kubeconfig');
+    state.pki = pki;
     writeKubeconfig(kubeconfig, server, pki.caCert, pki.clients.admin, 'admin');
     const kcmConfig = join(dir, 'controller-manager.kubeconfig');
     writeKubeconfig(kcmConfig, server, pki.caCert, pki.clients['controller-manager'], 'system:kube-controller-manager');
@@ -113,7 +169,8 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
     writeKubeconfig(schedulerConfig, server, pki.caCert, pki.clients.scheduler, 'system:kube-scheduler');
     const kwokConfig = join(dir, 'kwok.kubeconfig');
     writeKubeconfig(kwokConfig, server, pki.caCert, pki.clients.kwok, 'kwok');
-    const etcdUrl = `http://127.0.0.1:${etcdPort}`;
+    // An explicit, empty kwok config: its built-in stages apply, and no ~/.kwok file sneaks in.
+    writeFileSync(join(dir, 'kwok.yaml'), '');
 
     const argv: Record<Component, string[]> = {
       etcd: [
@@ -141,80 +198,91 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
         '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
         `--service-account-key-file=${pki.serviceAccountPub}`,
         `--service-account-signing-key-file=${pki.serviceAccountKey}`,
+        // 10.0.0.1, the kubernetes Service's IP, is in the serving certificate.
         '--service-cluster-ip-range=10.0.0.0/24',
         '--authorization-mode=Node,RBAC',
+        // Admission plugins stay at their defaults: PodSecurity must be enforced, as on a real cluster.
+        // As kubeadm and every real cluster: privileged Pods are PodSecurity's call. The
+        // default (false) refuses them in validation, before admission ever sees them.
+        '--allow-privileged=true',
         '--profiling=false',
+        // Nothing is generated there (the serving cert is given), but the default is /var/run/kubernetes.
         `--cert-dir=${join(dir, 'apiserver-certs')}`,
       ],
       'kube-controller-manager': [
         join(bin, 'kube-controller-manager'),
         `--kubeconfig=${kcmConfig}`,
         '--leader-elect=false',
+        // Each controller under its own ServiceAccount, as in real clusters, so RBAC is exercised.
         '--use-service-account-credentials=true',
         `--service-account-private-key-file=${pki.serviceAccountKey}`,
         `--root-ca-file=${pki.caCert}`,
+        // No serving port: nothing to collide with; its health shows in the cluster (ServiceAccounts).
         '--secure-port=0',
+        // The defaults, garbage collector and ServiceAccount controllers among them.
         '--controllers=*',
       ],
       'kube-scheduler': [join(bin, 'kube-scheduler'), `--kubeconfig=${schedulerConfig}`, '--leader-elect=false', '--secure-port=0'],
       kwok: [
         join(bin, 'kwok'),
         `--kubeconfig=${kwokConfig}`,
+        // Only the nodes created below, never a real node of some other cluster.
         '--manage-all-nodes=false',
         '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
         '--cidr=10.244.0.1/16',
         '--node-ip=10.240.0.1',
-        // Heartbeat through node Leases, as kubelets do; without them kwok's status
-        // heartbeats come slower than the node lifecycle controller's grace period,
-        // and it marks every node, and every Pod on it, NotReady.
+        // Heartbeat through node Leases, as kubelets do. kwok v0.7.0 picks its default
+        // node heartbeat stage by `NodeLeaseDurationSeconds == 0` (the inverse of what
+        // it means): without a lease duration it heartbeats every 10-20 min and renews
+        // no Lease, and the node lifecycle controller marks every node, and every Pod
+        // on it, NotReady after its 40s grace period. With 40 it renews Leases and
+        // also updates the status every 20-45s.
         '--node-lease-duration-seconds=40',
         `--config=${join(dir, 'kwok.yaml')}`,
       ],
     };
-    // An explicit, empty kwok config: its built-in stages apply, and no ~/.kwok file sneaks in.
-    writeFileSync(join(dir, 'kwok.yaml'), '');
 
-    const components = {} as Record<Component, ComponentState>;
-    const state: ControlPlaneState = { dir, server, kubeconfig, etcdUrl, pki, components };
-    const plane = new ControlPlane(state);
     for (const component of START_ORDER) {
       const log = join(dir, `${component}.log`);
-      const pid = launch(argv[component], log, !!options.detached);
-      pids.push(pid);
-      components[component] = { argv: argv[component], pid, log };
+      components[component] = { argv: argv[component], pid: launch(argv[component], log, !!options.detached), log };
       plane.save();
       await waitHealthy(component, state);
-      say(`${component} up after ${((Date.now() - started) / 1000).toFixed(1)}s`);
+      say(`${component} up after ${seconds(started)}s`);
     }
-    await createNodes(kubeconfig, options.nodes ?? 1);
-    await waitForCluster(kubeconfig, options.nodes ?? 1);
-    say(`control plane ready after ${((Date.now() - started) / 1000).toFixed(1)}s: ${dir}`);
-    if (!options.detached) {
-      process.removeListener('exit', cleanup);
-      process.once('exit', () => {
-        for (const c of START_ORDER) tryKill(plane.state.components[c]?.pid, 'SIGKILL');
-        rmSync(dir, { recursive: true, force: true });
-      });
-    }
+    await createNodes(state);
+    await waitForCluster(state);
+    state.readyAfterMs = Date.now() - started;
+    plane.save();
+    say(`control plane ready after ${seconds(started)}s: ${dir}`);
     return plane;
   } catch (err) {
-    cleanup();
-    await terminate(pids);
-    rmSync(dir, { recursive: true, force: true });
+    await plane.stop();
     throw err;
   }
 }
 
+const seconds = (since: number) => ((Date.now() - since) / 1000).toFixed(1);
+
+/**
+ * Starts a component with its output appended to its log. The child handle is
+ * unref'd: the control plane tracks pids, and a caller's event loop (jest's) must
+ * not wait on them.
+ */
 function launch(argv: string[], logPath: string, detached: boolean): number {
   const fd = openSync(logPath, 'a');
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', fd, fd], detached });
-  closeSync(fd);
-  if (detached) child.unref();
-  if (child.pid === undefined) throw new Error(`could not start ${argv[0]}`);
-  return child.pid;
+  try {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', fd, fd], detached });
+    child.unref();
+    // spawn reports a missing binary asynchronously; the pid is then undefined.
+    child.once('error', () => {});
+    if (child.pid === undefined) throw new Error(`could not start ${argv[0]}; see ${logPath}`);
+    return child.pid;
+  } finally {
+    closeSync(fd);
+  }
 }
 
-function tryKill(pid: number | undefined, signal: NodeJS.Signals): boolean {
+function tryKill(pid: number | undefined, signal: NodeJS.Signals | 0): boolean {
   if (!pid) return false;
   try {
     process.kill(pid, signal);
@@ -224,42 +292,85 @@ function tryKill(pid: number | undefined, signal: NodeJS.Signals): boolean {
   }
 }
 
-const alive = (pid: number) => tryKill(pid, 0 as unknown as NodeJS.Signals);
+const alive = (pid: number) => tryKill(pid, 0);
+
+/**
+ * Whether pid still runs one of this control plane's programs: every component's
+ * command line names the temp dir. Guards against killing an unrelated program
+ * that got a recycled pid (a stale state.json, a component that already died).
+ */
+function owns(dir: string, pid: number | undefined): boolean {
+  if (!pid || !alive(pid)) return false;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir);
+  } catch {
+    // No /proc (not Linux): trust the recorded pid.
+    return !existsSync('/proc/self');
+  }
+}
 
 /** SIGTERM (or the given signal), then SIGKILL after a grace period; resolves once all are gone. */
 export async function terminate(pids: number[], signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000): Promise<void> {
   for (const pid of pids) tryKill(pid, signal);
   const deadline = Date.now() + graceMs;
+  let killed = false;
   while (pids.some(alive)) {
-    if (Date.now() > deadline) for (const pid of pids) tryKill(pid, 'SIGKILL');
+    if (!killed && Date.now() > deadline) {
+      for (const pid of pids) tryKill(pid, 'SIGKILL');
+      killed = true;
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
+/**
+ * n distinct free loopback ports. All n listeners are held open together, so the
+ * kernel cannot hand out the same port twice; between closing them and the
+ * components binding them is the only window for a collision.
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    const ports: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const server = createServer();
+      servers.push(server);
+      ports.push(
+        await new Promise<number>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port));
+        }),
+      );
+    }
+    return ports;
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  }
 }
 
-function tail(path: string, lines = 30): string {
+export async function freePort(): Promise<number> {
+  return (await freePorts(1))[0]!;
+}
+
+function tail(path: string, lines = 40): string {
   if (!existsSync(path)) return '(no log)';
   return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
 }
+
+const died = (component: Component, state: ControlPlaneState, when: string) => {
+  // The log itself goes with the temp dir when a failed start cleans up; its end travels in the message.
+  const { log } = state.components[component];
+  return new Error(`${component} exited ${when}; the end of its log:\n${tail(log)}`);
+};
 
 /** Polls a component's health; fails naming the component, with its log, if it dies or never gets there. */
 async function waitHealthy(component: Component, state: ControlPlaneState, timeoutMs = 90_000): Promise<void> {
   const { pid, log } = state.components[component];
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (!alive(pid)) throw new Error(`${component} exited during start-up; the end of ${log}:\n${tail(log)}`);
+    if (!alive(pid)) throw died(component, state, 'during start-up');
     if (await isHealthy(component, state)) return;
-    if (Date.now() > deadline) throw new Error(`${component} not healthy within ${timeoutMs / 1000}s; the end of ${log}:\n${tail(log)}`);
+    if (Date.now() > deadline) throw new Error(`${component} not healthy within ${timeoutMs / 1000}s; the end of its log:\n${tail(log)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -272,46 +383,54 @@ async function isHealthy(component: Component, state: ControlPlaneState): Promis
         () => false,
       );
     case 'kube-apiserver':
-      return (await adminGet(state, '/readyz')) === 200;
+      return (await api(state, 'GET', '/readyz')).status === 200;
     default:
       // The others serve nothing we enabled; their health shows in the cluster
-      // (service accounts, scheduling, nodes Ready), which start-up waits for.
+      // (ServiceAccounts, nodes Ready), which start-up waits for, checking they
+      // are still alive meanwhile.
       return true;
   }
 }
 
-function adminGet(state: ControlPlaneState, path: string): Promise<number> {
+/** One request to the API server as the admin client; status 0 when it does not answer. */
+function api(state: ControlPlaneState, method: string, path: string, body?: unknown): Promise<{ status: number; body: string }> {
   return new Promise((resolve) => {
     const req = request(
       `${state.server}${path}`,
       {
+        method,
         ca: readFileSync(state.pki.caCert),
         cert: readFileSync(state.pki.clients.admin.cert),
         key: readFileSync(state.pki.clients.admin.key),
-        timeout: 2000,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        timeout: 5000,
+        // No keep-alive pool: idle sockets would hold the caller's event loop open (cluster:up would linger).
+        agent: false,
       },
       (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        res.on('error', () => resolve({ status: 0, body: text }));
       },
     );
-    req.on('error', () => resolve(0));
+    req.on('error', (err) => resolve({ status: 0, body: String(err) }));
     req.on('timeout', () => req.destroy());
-    req.end();
+    req.end(body === undefined ? undefined : JSON.stringify(body));
   });
 }
 
-function kubectl(kubeconfig: string, args: string[], input?: string): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(kubectlPath(), ['--kubeconfig', kubeconfig, ...args], { input, encoding: 'utf8' });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+async function createNodes(state: ControlPlaneState): Promise<void> {
+  for (const name of state.nodes) {
+    const r = await api(state, 'POST', '/api/v1/nodes', nodeManifest(name));
+    if (r.status !== 201) throw new Error(`creating kwok node ${name} failed (HTTP ${r.status}): ${r.body}`);
+  }
 }
 
-async function createNodes(kubeconfig: string, count: number): Promise<void> {
-  const nodes = Array.from({ length: count }, (_, i) => nodeManifest(`kwok-node-${i}`));
-  const r = kubectl(kubeconfig, ['apply', '-f', '-'], nodes.map((n) => JSON.stringify(n)).join('\n'));
-  if (r.code !== 0) throw new Error(`creating kwok nodes failed: ${r.stderr}`);
-}
-
+/**
+ * A node kwok manages (the annotation matches its selector). No taint, so any Pod
+ * schedules; room for a thousand Pods, so tests never run out.
+ */
 export function nodeManifest(name: string): Record<string, unknown> {
   const resources = { cpu: '64', memory: '256Gi', pods: '1000' };
   return {
@@ -326,23 +445,83 @@ export function nodeManifest(name: string): Record<string, unknown> {
     status: {
       allocatable: resources,
       capacity: resources,
-      nodeInfo: { architecture: 'amd64', operatingSystem: 'linux', kubeletVersion: 'fake', kubeProxyVersion: 'fake' },
+      // The pinned version, so `kubectl get nodes` reads like a cluster of that version.
+      nodeInfo: { architecture: 'amd64', operatingSystem: 'linux', kubeletVersion: `v${readVersions().kubernetes}`, kubeProxyVersion: '' },
       phase: 'Running',
     },
   };
 }
 
-/** Waits for what tests rely on: every node Ready, and the default ServiceAccount that Pods need. */
-async function waitForCluster(kubeconfig: string, nodes: number, timeoutMs = 120_000): Promise<void> {
+/**
+ * Waits for what tests rely on: every node Ready (kwok works), and the default
+ * ServiceAccount in `default` (the controller manager works; Pods need it). A
+ * component that dies meanwhile fails the start at once, with its log.
+ */
+async function waitForCluster(state: ControlPlaneState, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let last = '';
   for (;;) {
-    const ready = kubectl(kubeconfig, ['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}']);
-    const readyNodes = ready.stdout.split('\n').filter((s) => s === 'True').length;
-    const sa = kubectl(kubeconfig, ['get', 'serviceaccount', 'default', '-n', 'default', '-o', 'name']);
-    if (readyNodes >= nodes && sa.code === 0) return;
-    last = `ready nodes ${readyNodes}/${nodes}; default ServiceAccount: ${sa.code === 0 ? 'present' : sa.stderr.trim()}`;
-    if (Date.now() > deadline) throw new Error(`the cluster did not settle within ${timeoutMs / 1000}s: ${last}`);
+    for (const c of START_ORDER) if (!alive(state.components[c].pid)) throw died(c, state, 'while the cluster settled');
+    const nodes = await api(state, 'GET', '/api/v1/nodes?labelSelector=type%3Dkwok');
+    const items = nodes.status === 200 ? ((JSON.parse(nodes.body) as { items: NodeObject[] }).items ?? []) : [];
+    const ready = items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
+    const sa = await api(state, 'GET', '/api/v1/namespaces/default/serviceaccounts/default');
+    if (ready >= state.nodes.length && sa.status === 200) return;
+    if (Date.now() > deadline) {
+      // Name the component that owes what is missing.
+      const culprit: Component = ready < state.nodes.length ? 'kwok' : 'kube-controller-manager';
+      const log = state.components[culprit].log;
+      throw new Error(
+        `the cluster did not settle within ${timeoutMs / 1000}s: ${ready}/${state.nodes.length} nodes Ready, ` +
+          `default ServiceAccount ${sa.status === 200 ? 'present' : `missing (HTTP ${sa.status})`}; the end of the ${culprit} log:\n${tail(log)}`,
+      );
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+interface NodeObject {
+  status?: { conditions?: { type: string; status: string }[] };
+}
+
+// Control planes this process started and must not leave behind. One set of
+// handlers serves them all.
+const guarded = new Set<ControlPlane>();
+const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+function guard(plane: ControlPlane): void {
+  if (guarded.size === 0) {
+    process.on('exit', onExit);
+    for (const s of SIGNALS) process.on(s, onSignal);
+  }
+  guarded.add(plane);
+}
+
+function unguard(plane: ControlPlane): void {
+  if (!guarded.delete(plane) || guarded.size > 0) return;
+  process.removeListener('exit', onExit);
+  for (const s of SIGNALS) process.removeListener(s, onSignal);
+}
+
+/** 'exit' handlers run synchronously: SIGKILL is all there is time for. */
+function onExit(): void {
+  for (const plane of guarded) {
+    for (const pid of plane.pids()) tryKill(pid, 'SIGKILL');
+    rmSync(plane.dir, { recursive: true, force: true });
+  }
+  guarded.clear();
+}
+
+/**
+ * On a signal, stop the control planes gracefully, then die of the same signal as
+ * if nobody had listened. When the program has handlers of its own (the cli's
+ * supervisor), those own the shutdown and call stop(); leave it to them.
+ */
+function onSignal(signal: NodeJS.Signals): void {
+  if (process.listenerCount(signal) > 1) return;
+  void Promise.allSettled([...guarded].map((p) => p.stop())).then(() => {
+    // stop() removed the handlers with the last control plane; nothing stands between the signal and the default action now.
+    process.removeListener('exit', onExit);
+    for (const s of SIGNALS) process.removeListener(s, onSignal);
+    process.kill(process.pid, signal);
+  });
 }

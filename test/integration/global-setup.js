@@ -1,17 +1,29 @@
 // Starts one real control plane for the integration run, in a supervisor process
-// (test/controlplane/cli.ts up --foreground) that also stops it if jest dies. If it
-// cannot start, this throws with the supervisor's output and the run fails: no
+// (test/controlplane/cli.ts up --foreground) that also stops it if jest dies
+// without a teardown. If it cannot start, this throws with the supervisor's output
+// (which names the failing component and ends with its log) and the run fails: no
 // suite is ever skipped for a missing component.
+//
+// Tests find the cluster through the environment, which jest workers inherit:
+//   DLO_TEST_KUBECONFIG    the admin kubeconfig (also exported as KUBECONFIG);
+//   DLO_TEST_CONTROL_PLANE its state.json (pids, ports, logs), for restart/kill.
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
 export default async function globalSetup() {
   const started = Date.now();
-  const child = spawn(`${root}node_modules/.bin/tsx`, [`${root}test/controlplane/cli.ts`, 'up', '--foreground', '--nodes=2'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // The same Node as jest (the project's, not whatever `node` is first on PATH), with
+  // tsx as a loader rather than its CLI: the CLI would run the supervisor as a
+  // grandchild, which outlives a killed jest. Its stdin is a pipe from jest: when
+  // jest dies, however abruptly, the pipe closes and the supervisor stops the cluster.
+  const { NODE_OPTIONS: _vmModules, ...env } = process.env;
+  const child = spawn(
+    process.execPath,
+    ['--import', pathToFileURL(`${root}node_modules/tsx/dist/loader.mjs`).href, `${root}test/controlplane/cli.ts`, 'up', '--foreground', '--watch-stdin', '--nodes=2'],
+    { stdio: ['pipe', 'pipe', 'pipe'], env },
+  );
   let output = '';
   const stateFile = await new Promise((resolve, reject) => {
     child.stderr.on('data', (chunk) => {
@@ -23,10 +35,14 @@ export default async function globalSetup() {
       const m = /^state: (.+)$/m.exec(output);
       if (m) resolve(m[1]);
     });
-    child.once('exit', (code) => reject(new Error(`the local control plane did not start (exit ${code}):\n${output}`)));
+    child.once('error', (err) => reject(new Error(`could not run the control plane supervisor: ${err.message}`)));
+    child.once('exit', (code, signal) => reject(new Error(`the local control plane did not start (exit ${code ?? signal}):\n${output}`)));
   });
+  const kubeconfig = stateFile.replace(/state\.json$/, 'admin.kubeconfig');
   process.env.DLO_TEST_CONTROL_PLANE = stateFile;
-  process.env.DLO_TEST_KUBECONFIG = stateFile.replace(/state\.json$/, 'admin.kubeconfig');
+  process.env.DLO_TEST_KUBECONFIG = kubeconfig;
+  // For anything that loads the default kubeconfig (client-node's loadFromDefault).
+  process.env.KUBECONFIG = kubeconfig;
   globalThis.__controlPlaneSupervisor = child;
-  process.stderr.write(`[control plane] ready for tests after ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
+  process.stderr.write(`[control plane] ready for tests after ${((Date.now() - started) / 1000).toFixed(1)}s; export KUBECONFIG=${kubeconfig}\n`);
 }
