@@ -5,7 +5,7 @@ import { validateApp } from '../api/validate.js';
 import type { EventRecorder } from '../runtime/events.js';
 import { KubeError, isAlreadyExists, isConflict, isNotFound, type Rest } from '../runtime/rest.js';
 import { planActions, type Action } from './plan.js';
-import { computeStatus, invalidSpecStatus, statusEqual, type Problem } from './status.js';
+import { computeStatus, invalidSpecStatus, newStall, stalledOf, statusEqual, type Problem } from './status.js';
 
 /** A DistrolessApp as the cache holds it: not yet validated. */
 export interface StoredApp {
@@ -34,7 +34,8 @@ const STALLED_RECHECK_MS = 60_000;
 
 /**
  * One level-triggered step for one app: read the app and its Pods from the cache,
- * plan (pure), write what the plan says, then write the status if it changed.
+ * plan (pure), write what the plan says, then write the status if it changed and
+ * announce a new stall with a Warning Event.
  */
 export function createReconciler(deps: ReconcilerDeps) {
   const now = deps.now ?? (() => new Date());
@@ -43,25 +44,24 @@ export function createReconciler(deps: ReconcilerDeps) {
     const stored = deps.getApp(key);
     if (!stored) return {}; // deleted: the garbage collector removes its Pods
     const log = deps.log.child({ namespace: stored.metadata.namespace, name: stored.metadata.name });
-    const pods = deps.podsOf(key);
 
+    let status: DistrolessAppStatus;
     const parsed = validateApp({ ...stored, status: undefined });
     if (!parsed.ok) {
-      const message = parsed.problems.map((p) => `${p.path}: ${p.message}`).join('; ');
-      await deps.events.record(stored, 'Warning', 'InvalidSpec', message);
-      await writeStatus(stored, invalidSpecStatus(stored, message, now()), log);
-      return { requeueAfterMs: STALLED_RECHECK_MS };
+      status = invalidSpecStatus(stored, parsed.problems.map((p) => `${p.path}: ${p.message}`).join('; '), now());
+    } else {
+      // Said once per generation: the status's observedGeneration records that it was.
+      if (stored.status?.observedGeneration !== stored.metadata.generation) {
+        for (const w of parsed.warnings) await deps.events.record(stored, 'Warning', 'ShellInImage', `${w.path}: ${w.message}`);
+      }
+      const pods = deps.podsOf(key);
+      const problem = await applyActions(stored, planActions({ app: parsed.app, pods }), log);
+      status = computeStatus({ app: parsed.app, pods, problem, previous: stored.status, now: now() });
     }
-    deps.events.forget(stored.metadata.uid, 'InvalidSpec');
-    for (const w of parsed.warnings) await deps.events.record(stored, 'Warning', 'ShellInImage', `${w.path}: ${w.message}`);
-
-    const problem = await applyActions(stored, planActions({ app: parsed.app, pods }), log);
-    const status = computeStatus({ app: parsed.app, pods, problem, previous: stored.status, now: now() });
     await writeStatus(stored, status, log);
-    const stalled = status.conditions?.find((c) => c.type === 'Stalled' && c.status === 'True');
-    if (stalled) await deps.events.record(stored, 'Warning', stalled.reason, stalled.message);
-    else deps.events.forget(stored.metadata.uid);
-    return stalled ? { requeueAfterMs: STALLED_RECHECK_MS } : {};
+    const stall = newStall(stored.status, status);
+    if (stall) await deps.events.record(stored, 'Warning', stall.reason, stall.message);
+    return stalledOf(status) ? { requeueAfterMs: STALLED_RECHECK_MS } : {};
   };
 
   /** Writes the plan; a Pod the API server refuses stops the round and becomes the problem. */

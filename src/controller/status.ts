@@ -100,6 +100,23 @@ export function invalidSpecStatus(
   };
 }
 
+/**
+ * The Stalled condition of `next` when it is news: True, and not what `previous`
+ * already said. The operator announces a stall with a Warning Event only then, so
+ * a stuck app costs no writes per resync, nor a repeat after an operator restart
+ * (its memory is the status it wrote, not the process).
+ */
+export function newStall(previous: DistrolessAppStatus | undefined, next: DistrolessAppStatus): Condition | undefined {
+  const stalled = stalledOf(next);
+  if (!stalled) return undefined;
+  const before = stalledOf(previous);
+  return before?.reason === stalled.reason && before.message === stalled.message ? undefined : stalled;
+}
+
+export function stalledOf(status: DistrolessAppStatus | undefined): Condition | undefined {
+  return status?.conditions?.find((c) => c.type === 'Stalled' && c.status === 'True');
+}
+
 export function statusEqual(a: DistrolessAppStatus | undefined, b: DistrolessAppStatus | undefined): boolean {
   return canonicalJson(a ?? {}) === canonicalJson(b ?? {});
 }

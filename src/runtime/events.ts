@@ -9,13 +9,11 @@ export interface EventSubject {
 }
 
 /**
- * Writes core/v1 Events about apps. An event repeats only when what it says
- * changes, so a stuck app does not write an event on every resync, and a converged
- * one writes none. Events are best effort: a failure is logged, never thrown.
+ * Writes core/v1 Events about apps. Best effort: a failure is logged, never
+ * thrown. When to speak is the reconciler's call (on a change of status), so a
+ * converged or stuck app writes none per resync.
  */
 export class EventRecorder {
-  private readonly last = new Map<string, string>();
-
   constructor(
     private readonly rest: Rest,
     private readonly component: string,
@@ -25,10 +23,6 @@ export class EventRecorder {
 
   async record(subject: EventSubject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
     const { name, namespace = 'default', uid = '' } = subject.metadata;
-    const said = `${type}\u0000${reason}\u0000${message}`;
-    const key = `${uid}/${reason}`;
-    if (this.last.get(key) === said) return;
-    this.last.set(key, said);
     const now = new Date().toISOString();
     try {
       await this.rest.request(HttpMethod.POST, `/api/v1/namespaces/${namespace}/events`, {
@@ -49,13 +43,7 @@ export class EventRecorder {
         },
       });
     } catch (err) {
-      this.last.delete(key);
       this.log.warn({ namespace, name, reason, err: String(err) }, 'could not record an event');
     }
-  }
-
-  /** Clears what was said about an app, once the problem is gone or the app deleted. */
-  forget(uid: string, reason?: string): void {
-    for (const key of [...this.last.keys()]) if (key.startsWith(`${uid}/`) && (reason === undefined || key === `${uid}/${reason}`)) this.last.delete(key);
   }
 }

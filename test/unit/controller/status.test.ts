@@ -1,5 +1,5 @@
 import type { Condition, DistrolessAppStatus } from '../../../src/api/schema.js';
-import { computeStatus, invalidSpecStatus, statusEqual } from '../../../src/controller/status.js';
+import { computeStatus, invalidSpecStatus, newStall, statusEqual } from '../../../src/controller/status.js';
 import { render } from '../../../src/render/pod.js';
 import { foreignPod, makeApp, podsOf, terminating, withAppStatus, withInitStatus, withState } from './world.js';
 
@@ -198,5 +198,29 @@ describe('statusEqual', () => {
 
   it('treats no status as an empty one', () => {
     expect(statusEqual(undefined, {})).toBe(true);
+  });
+});
+
+describe('newStall', () => {
+  const ready = computeStatus({ app: app3, pods: podsOf(app3), now: T0 });
+  const stalled = (message: string) => invalidSpecStatus({ metadata: { generation: 4 }, status: ready }, message, T1);
+
+  it('is the Stalled condition when an app stalls', () => {
+    expect(newStall(ready, stalled('spec.app.image: bad'))).toMatchObject({ type: 'Stalled', status: 'True', reason: 'InvalidSpec', message: 'spec.app.image: bad' });
+    expect(newStall(undefined, stalled('spec.app.image: bad'))).toMatchObject({ reason: 'InvalidSpec' });
+  });
+
+  it('is nothing when the status already said the same, as after an operator restart', () => {
+    const before = stalled('spec.app.image: bad');
+    expect(newStall(before, stalled('spec.app.image: bad'))).toBeUndefined();
+  });
+
+  it('is news again when the stall says something else', () => {
+    expect(newStall(stalled('spec.app.image: bad'), stalled('spec.init.image: bad'))).toMatchObject({ message: 'spec.init.image: bad' });
+  });
+
+  it('is nothing for an app that is not stalled', () => {
+    expect(newStall(stalled('x'), ready)).toBeUndefined();
+    expect(newStall(undefined, ready)).toBeUndefined();
   });
 });

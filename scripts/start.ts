@@ -1,0 +1,169 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { kubectlPath } from '../test/controlplane/kubectl.js';
+import { freePorts, startControlPlane, type ControlPlane } from '../test/controlplane/launcher.js';
+
+// `npm start [-- --once] [-- --namespace NS]`: the operator's main job, end to end.
+// Uses the current kubeconfig when a cluster answers, otherwise starts the local
+// control plane; installs the CRD, runs the operator, applies the examples into a
+// namespace that enforces the restricted Pod Security profile, and shows the apps
+// until they are Ready. With --once it then stops everything and exits 0 (1 if the
+// apps are not Ready in time); without it, it runs until Ctrl-C.
+
+const root = new URL('../', import.meta.url).pathname;
+const { once, namespace } = flags();
+const READY_TIMEOUT_MS = 5 * 60_000;
+const say = (line: string) => process.stdout.write(`==> ${line}\n`);
+
+function flags(): { once: boolean; namespace: string } {
+  try {
+    return parseArgs({ options: { once: { type: 'boolean', default: false }, namespace: { type: 'string', default: 'distroless-demo' } } }).values;
+  } catch (err) {
+    process.stderr.write(`error: ${(err as Error).message}\nusage: npm start [-- --once] [-- --namespace NS]\n`);
+    process.exit(2);
+  }
+}
+
+let plane: ControlPlane | undefined;
+let operator: ChildProcess | undefined;
+
+function kubectl(kubeconfig: string | undefined, argv: string[], input?: string): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(kubectlPath(), [...(kubeconfig ? ['--kubeconfig', kubeconfig] : []), ...argv], { encoding: 'utf8', input, timeout: 60_000 });
+  return { code: r.status ?? 1, stdout: r.stdout ?? '', stderr: r.stderr ?? String(r.error ?? '') };
+}
+
+function kubectlOk(kubeconfig: string | undefined, argv: string[], input?: string): string {
+  const r = kubectl(kubeconfig, argv, input);
+  if (r.code !== 0) throw new Error(`kubectl ${argv.join(' ')} failed: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+/** The kubeconfig to use: the user's when its cluster answers, else a fresh local control plane's. */
+async function cluster(): Promise<string | undefined> {
+  const probe = kubectl(undefined, ['get', '--raw', '/readyz', '--request-timeout=5s']);
+  if (probe.code === 0) {
+    const context = kubectl(undefined, ['config', 'current-context']).stdout.trim();
+    say(`using the cluster of the current kubeconfig (context ${context || 'none'})`);
+    return undefined;
+  }
+  say('no cluster answers on the current kubeconfig; starting the local control plane (the first run builds it from Go modules)');
+  plane = await startControlPlane({ name: 'start', nodes: 1, log: (l) => say(`control plane: ${l}`) });
+  say(`local control plane ready: export KUBECONFIG=${plane.kubeconfigPath}`);
+  return plane.kubeconfigPath;
+}
+
+async function startOperator(kubeconfig: string | undefined): Promise<string> {
+  const [metricsPort, healthPort] = await freePorts(2);
+  const logPath = join(plane?.dir ?? mkdtempSync(join(tmpdir(), 'dlo-start-')), 'operator.log');
+  const log = createWriteStream(logPath);
+  operator = spawn(
+    join(root, 'node_modules/.bin/tsx'),
+    [join(root, 'src/cli/bin.ts'), 'run', '--leader-elect=false', `--metrics-addr=127.0.0.1:${metricsPort}`, `--health-addr=127.0.0.1:${healthPort}`],
+    { env: { ...process.env, ...(kubeconfig ? { KUBECONFIG: kubeconfig } : {}) }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  operator.stdout!.pipe(log);
+  operator.stderr!.pipe(log);
+  const exited = new Promise<number | null>((resolve) => operator!.once('exit', resolve));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (operator.exitCode !== null) throw new Error(`the operator exited with ${operator.exitCode}; see ${logPath}`);
+    if (await fetch(`http://127.0.0.1:${healthPort}/readyz`).then((r) => r.ok, () => false)) break;
+    if (Date.now() > deadline) throw new Error(`the operator was not ready within 60s; see ${logPath}`);
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 200))]);
+  }
+  say(`operator running (pid ${operator.pid}); logs: ${logPath}; metrics: http://127.0.0.1:${metricsPort}/metrics`);
+  return logPath;
+}
+
+interface AppRow {
+  name: string;
+  ready: string;
+  replicas: string;
+  reason: string;
+}
+
+function appRows(kubeconfig: string | undefined): AppRow[] {
+  const list = JSON.parse(kubectlOk(kubeconfig, ['get', 'dla', '-n', namespace, '-o', 'json'])) as { items: any[] };
+  return list.items.map((app) => {
+    const ready = (app.status?.conditions ?? []).find((c: any) => c.type === 'Ready');
+    const current = app.status?.observedGeneration === app.metadata.generation;
+    return {
+      name: app.metadata.name,
+      ready: current ? (ready?.status ?? 'Unknown') : 'Unknown',
+      replicas: app.status?.replicaSummary ?? `0/${app.spec.replicas}`,
+      reason: current ? (ready?.reason ?? 'Pending') : 'Pending',
+    };
+  });
+}
+
+/** Prints a line for every change of an app's state; resolves true once all are Ready, false at the deadline. */
+async function watchUntilReady(kubeconfig: string | undefined): Promise<boolean> {
+  const last = new Map<string, string>();
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    const rows = appRows(kubeconfig);
+    for (const row of rows) {
+      const line = `${row.replicas} ready, Ready=${row.ready} (${row.reason})`;
+      if (last.get(row.name) !== line) say(`${row.name}: ${line}`);
+      last.set(row.name, line);
+    }
+    if (rows.length > 0 && rows.every((r) => r.ready === 'True')) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function shutDown(): Promise<void> {
+  if (operator && operator.exitCode === null) {
+    say('stopping the operator');
+    const exited = new Promise((resolve) => operator!.once('exit', resolve));
+    operator.kill('SIGTERM');
+    await exited;
+  }
+  if (plane) {
+    say('stopping the local control plane');
+    await plane.stop();
+  }
+}
+
+async function main(): Promise<number> {
+  const kubeconfig = await cluster();
+  say('installing the DistrolessApp CRD');
+  kubectlOk(kubeconfig, ['apply', '--server-side', '--force-conflicts', '-f', join(root, 'crds/distroless.dev_distrolessapps.yaml')]);
+  kubectlOk(kubeconfig, ['wait', '--for=condition=Established', '--timeout=60s', 'crd/distrolessapps.distroless.dev']);
+  await startOperator(kubeconfig);
+  say(`applying examples/ to namespace ${namespace} (Pod Security: enforce=restricted)`);
+  kubectlOk(kubeconfig, ['apply', '-f', '-'], JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: namespace, labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/warn': 'restricted' } },
+  }));
+  process.stdout.write(kubectlOk(kubeconfig, ['apply', '-n', namespace, '-R', '-f', join(root, 'examples')]));
+  const ready = await watchUntilReady(kubeconfig);
+  process.stdout.write(`\n${kubectlOk(kubeconfig, ['get', 'dla', '-n', namespace])}\n`);
+  if (!ready) {
+    say(`not every app was Ready within ${READY_TIMEOUT_MS / 60_000} minutes; kubectl describe dla -n ${namespace} tells why`);
+    return 1;
+  }
+  say('every example is Ready');
+  if (once) return 0;
+  say(`running until Ctrl-C${kubeconfig ? `; in another terminal: export KUBECONFIG=${kubeconfig}` : ''}`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  return 0;
+}
+
+let code = 1;
+try {
+  code = await main();
+} catch (err) {
+  process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+} finally {
+  await shutDown();
+}
+process.exit(code);
