@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -29,6 +29,7 @@ function flags(): { once: boolean; namespace: string } {
 
 let plane: ControlPlane | undefined;
 let operator: ChildProcess | undefined;
+let logDir: string | undefined;
 
 function kubectl(kubeconfig: string | undefined, argv: string[], input?: string): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(kubectlPath(), [...(kubeconfig ? ['--kubeconfig', kubeconfig] : []), ...argv], { encoding: 'utf8', input, timeout: 60_000 });
@@ -57,7 +58,9 @@ async function cluster(): Promise<string | undefined> {
 
 async function startOperator(kubeconfig: string | undefined): Promise<string> {
   const [metricsPort, healthPort] = await freePorts(2);
-  const logPath = join(plane?.dir ?? mkdtempSync(join(tmpdir(), 'dlo-start-')), 'operator.log');
+  // Outside the control plane's directory, which goes when it stops: a failed run's log stays.
+  logDir = mkdtempSync(join(tmpdir(), 'dlo-operator-'));
+  const logPath = join(logDir, 'operator.log');
   const log = createWriteStream(logPath);
   operator = spawn(
     join(root, 'node_modules/.bin/tsx'),
@@ -116,7 +119,7 @@ async function watchUntilReady(kubeconfig: string | undefined): Promise<boolean>
   }
 }
 
-async function shutDown(): Promise<void> {
+async function shutDown(code: number): Promise<void> {
   if (operator && operator.exitCode === null) {
     say('stopping the operator');
     const exited = new Promise((resolve) => operator!.once('exit', resolve));
@@ -127,6 +130,8 @@ async function shutDown(): Promise<void> {
     say('stopping the local control plane');
     await plane.stop();
   }
+  if (logDir && code === 0) rmSync(logDir, { recursive: true, force: true });
+  else if (logDir) say(`the operator's log is kept in ${logDir}`);
 }
 
 async function main(): Promise<number> {
@@ -164,6 +169,6 @@ try {
 } catch (err) {
   process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
 } finally {
-  await shutDown();
+  await shutDown(code);
 }
 process.exit(code);
