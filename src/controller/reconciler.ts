@@ -5,7 +5,7 @@ import { validateApp } from '../api/validate.js';
 import type { EventRecorder } from '../runtime/events.js';
 import { KubeError, isAlreadyExists, isConflict, isNotFound, type Rest } from '../runtime/rest.js';
 import { planActions, type Action } from './plan.js';
-import { computeStatus, invalidSpecStatus, newStall, stalledOf, statusEqual, type Problem } from './status.js';
+import { computeStatus, invalidSpecStatus, newStall, stateOf, statusEqual, type AppState, type Problem } from './status.js';
 
 /** A DistrolessApp as the cache holds it: not yet validated. */
 export interface StoredApp {
@@ -18,6 +18,8 @@ export interface StoredApp {
 
 export interface ReconcileResult {
   requeueAfterMs?: number;
+  /** The app's state after this step; absent when the app is gone. */
+  state?: AppState;
 }
 
 export interface ReconcilerDeps {
@@ -61,7 +63,8 @@ export function createReconciler(deps: ReconcilerDeps) {
     await writeStatus(stored, status, log);
     const stall = newStall(stored.status, status);
     if (stall) await deps.events.record(stored, 'Warning', stall.reason, stall.message);
-    return stalledOf(status) ? { requeueAfterMs: STALLED_RECHECK_MS } : {};
+    const state = stateOf(status);
+    return state === 'stalled' ? { state, requeueAfterMs: STALLED_RECHECK_MS } : { state };
   };
 
   /** Writes the plan; a Pod the API server refuses stops the round and becomes the problem. */

@@ -113,6 +113,14 @@ export function newStall(previous: DistrolessAppStatus | undefined, next: Distro
   return before?.reason === stalled.reason && before.message === stalled.message ? undefined : stalled;
 }
 
+/** What the apps-by-state metric counts an app as. */
+export type AppState = 'ready' | 'reconciling' | 'stalled';
+
+export function stateOf(status: DistrolessAppStatus): AppState {
+  if (stalledOf(status)) return 'stalled';
+  return status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? 'ready' : 'reconciling';
+}
+
 export function stalledOf(status: DistrolessAppStatus | undefined): Condition | undefined {
   return status?.conditions?.find((c) => c.type === 'Stalled' && c.status === 'True');
 }

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { API_VERSION, PLURAL } from '../api/schema.js';
 import { createReconciler, type StoredApp } from '../controller/reconciler.js';
+import type { AppState } from '../controller/status.js';
 import { LABEL_APP, LABEL_MANAGED_BY, MANAGER } from '../render/pod.js';
 import { EventRecorder } from './events.js';
 import { Informer, objectKey, type KubeObject } from './informer.js';
@@ -31,6 +32,7 @@ export interface ManagerOptions {
 export class Manager {
   private readonly metrics = createMetrics();
   private readonly queue = new WorkQueue();
+  private readonly appStates = new Map<string, AppState>();
   private readonly appInformers: Informer<StoredApp>[];
   private readonly podInformers: Informer<V1Pod>[];
   private readonly elector: LeaderElector | undefined;
@@ -140,6 +142,7 @@ export class Manager {
         try {
           const result = await reconcile(key);
           this.queue.forget(key);
+          this.recordState(key, result.state);
           if (result.requeueAfterMs) this.queue.addAfter(key, result.requeueAfterMs);
           this.metrics.reconciles.inc({ result: 'success' });
         } catch (err) {
@@ -154,6 +157,17 @@ export class Manager {
         }
       }
     };
+  }
+
+  /** Keeps the apps-by-state gauge: each app counted once, under its latest state. */
+  private recordState(key: string, state: AppState | undefined): void {
+    const before = this.appStates.get(key);
+    if (before === state) return;
+    if (before) this.metrics.apps.dec({ state: before });
+    if (state) {
+      this.appStates.set(key, state);
+      this.metrics.apps.inc({ state });
+    } else this.appStates.delete(key);
   }
 
   /** Stops taking work, lets in-flight reconciles finish, releases the Lease. */

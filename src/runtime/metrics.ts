@@ -5,7 +5,7 @@ export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const prefix = 'distroless_operator_';
-  return {
+  const metrics = {
     registry,
     reconciles: new Counter({ name: `${prefix}reconcile_total`, help: 'Reconciles by result.', labelNames: ['result'] as const, registers: [registry] }),
     reconcileErrors: new Counter({ name: `${prefix}reconcile_errors_total`, help: 'Reconciles that failed and were requeued with backoff.', registers: [registry] }),
@@ -20,6 +20,9 @@ export function createMetrics() {
     apiWrites: new Counter({ name: `${prefix}api_writes_total`, help: 'Successful API writes by verb and resource.', labelNames: ['verb', 'resource'] as const, registers: [registry] }),
     leader: new Gauge({ name: `${prefix}leader`, help: '1 while this process holds the leader Lease.', registers: [registry] }),
   };
+  // Every state shows from the start, at 0, so dashboards and alerts need no absent() guard.
+  for (const state of ['ready', 'reconciling', 'stalled']) metrics.apps.set({ state }, 0);
+  return metrics;
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -288,6 +288,7 @@ describe('the operator', () => {
     const bad = await waitForApp(ns, 'bad', (d) => condition(d, 'Stalled')?.status === 'True', 'Stalled');
     expect(condition(bad, 'Stalled')).toMatchObject({ reason: 'InvalidSpec', message: expect.stringContaining('spec.podTemplate.labels[distroless.dev/app]: label distroless.dev/app is reserved') });
     expect(condition(bad, 'Ready')).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
+    await waitFor(async () => (await operator.metric('distroless_operator_apps', { state: 'stalled' })) >= 1, { what: 'the apps gauge to count a stalled app' });
     await waitForApp(ns, 'good', isReady, 'Ready');
     expect((await podsOf(ns, 'bad')).length).toBe(0);
     const events = await waitFor(async () => {
@@ -341,6 +342,7 @@ describe('the operator', () => {
       },
       { timeoutMs: 180_000, what: '50 apps Ready' },
     );
+    await waitFor(async () => (await operator.metric('distroless_operator_apps', { state: 'ready' })) >= 50, { what: 'the apps gauge to count 50 ready' });
     // Let the last status writes land, then count over two full resync periods.
     await new Promise((r) => setTimeout(r, 1000));
     const serverBefore = await appWritesAtServer();
