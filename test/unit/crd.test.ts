@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import * as yaml from 'js-yaml';
 import { crdYaml, customResourceDefinition } from '../../src/api/crd.js';
 
@@ -10,7 +11,7 @@ describe('generated CRD', () => {
   const version = crd.spec.versions[0];
   const root = version.schema.openAPIV3Schema;
 
-  it('matches crds/ and config/crd/bases/ (run `npm run crd` after changing the schema)', () => {
+  it('matches crds/ and config/crd/bases/ (run `npm run manifests` after changing the schema)', () => {
     expect(readFileSync(crdFile, 'utf8')).toBe(crdYaml());
     expect(readFileSync(crdFile.replace('/crds/', '/config/crd/bases/'), 'utf8')).toBe(crdYaml());
   });
@@ -59,4 +60,22 @@ describe('generated CRD', () => {
   });
 
   it('round-trips through YAML', () => expect(yaml.load(crdYaml())).toEqual(crd));
+});
+
+describe('config/samples', () => {
+  const root = new URL('../../', import.meta.url).pathname;
+  const copies = readdirSync(join(root, 'examples')).flatMap((example) =>
+    readdirSync(join(root, 'examples', example))
+      .filter((f) => f.endsWith('.yaml'))
+      .map((file) => ({ source: join(root, 'examples', example, file), copy: `${example}_${file}` })),
+  );
+
+  it('holds a copy of every example file (run `npm run manifests` after changing one)', () => {
+    for (const { source, copy } of copies) expect(`${copy}:\n${readFileSync(join(root, 'config/samples', copy), 'utf8')}`).toBe(`${copy}:\n${readFileSync(source, 'utf8')}`);
+  });
+
+  it('lists exactly those copies in its kustomization', () => {
+    const kustomization = yaml.load(readFileSync(join(root, 'config/samples/kustomization.yaml'), 'utf8')) as { resources: string[] };
+    expect([...kustomization.resources].sort()).toEqual(copies.map((c) => c.copy).sort());
+  });
 });
