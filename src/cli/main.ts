@@ -19,16 +19,25 @@ export interface Io {
   stdin?: () => Promise<string>;
 }
 
-const processIo: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
+export const processIo: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
 
-export function buildProgram(io: Io, setExit: (code: number) => void): Command {
-  const program = new Command('distroless-operator')
-    .description('Run DistrolessApps: a full-distro init container and a distroless main container sharing an emptyDir.')
+/** The root command of a program, with the output, exit and error conventions every command shares. */
+export function baseProgram(name: string, description: string, io: Io): Command {
+  return new Command(name)
+    .description(description)
     .version(version, '-v, --version')
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
+}
 
+/** Adds a command made apart, with the parent's output and exit settings (addCommand alone does not copy them). */
+export function adopt(program: Command, command: Command): void {
+  program.addCommand(command.copyInheritedSettings(program));
+}
+
+/** `render` and `validate`: offline, shared by distroless-operator and kubectl-distroless. */
+export function offlineCommands(io: Io, setExit: (code: number) => void): Command[] {
   const report = (checked: CheckedDocument[]): boolean => {
     let failed = false;
     for (const c of checked) {
@@ -39,8 +48,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     return failed;
   };
 
-  program
-    .command('render')
+  const renderCommand = new Command('render')
     .description('Render the Pods of DistrolessApps as plain manifests, for GitOps repositories that want them.')
     .requiredOption('-f, --filename <path...>', 'files or directories of DistrolessApps; - reads stdin')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
@@ -60,8 +68,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       );
     });
 
-  program
-    .command('validate')
+  const validateCommand = new Command('validate')
     .description('Check DistrolessApps: every problem as FILE: document N: FIELD: message; exit 1 when any.')
     .requiredOption('-f, --filename <path...>', 'files or directories of DistrolessApps; - reads stdin')
     .action(async (opts: { filename: string[] }) => {
@@ -72,8 +79,15 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       io.out(`${apps} DistrolessApp${apps === 1 ? '' : 's'} valid${skipped ? `, ${skipped} other document${skipped === 1 ? '' : 's'} skipped` : ''}\n`);
     });
 
+  return [renderCommand, validateCommand];
+}
+
+export function buildProgram(io: Io, setExit: (code: number) => void): Command {
+  const program = baseProgram('distroless-operator', 'Run DistrolessApps: a full-distro init container and a distroless main container sharing an emptyDir.', io);
+  for (const command of offlineCommands(io, setExit)) adopt(program, command);
+
   // The runtime loads only for `run`, so render and validate start fast.
-  program.addCommand(runCommand().action(async (opts: RunOptions) => setExit(await (await import('./run.js')).run(opts))));
+  adopt(program, runCommand().action(async (opts: RunOptions) => setExit(await (await import('./run.js')).run(opts))));
 
   program
     .command('crd')
@@ -83,10 +97,10 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   return program;
 }
 
-/** Runs the CLI and resolves to its exit code; never throws. */
-export async function main(argv: string[], io: Io = processIo): Promise<number> {
+/** Parses and runs a program built by `build`; resolves to the exit code and never throws. */
+export async function runProgram(build: (io: Io, setExit: (code: number) => void) => Command, argv: string[], io: Io): Promise<number> {
   let code = 0;
-  const program = buildProgram(io, (c) => (code = c));
+  const program = build(io, (c) => (code = c));
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;
@@ -98,4 +112,9 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     io.err(`error: ${err instanceof Error ? err.message : String(err)}\n`);
     return EXIT_INVALID;
   }
+}
+
+/** Runs the CLI and resolves to its exit code; never throws. */
+export function main(argv: string[], io: Io = processIo): Promise<number> {
+  return runProgram(buildProgram, argv, io);
 }

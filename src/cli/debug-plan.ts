@@ -1,0 +1,58 @@
+import type { V1Pod } from '@kubernetes/client-node';
+import { DEFAULT_UID } from '../api/schema.js';
+import { APP_CONTAINER } from '../render/pod.js';
+
+// What `kubectl distroless debug NAME` runs: a `kubectl debug` that works on a
+// distroless, non-root Pod. --profile=restricted keeps the ephemeral container
+// within the restricted Pod Security profile but sets no UID, so a debug image that
+// runs as root would be refused; a --custom partial spec makes it run as the main
+// container's UID and GID, which also lets it read what that container can.
+// --target=app shares the main container's process namespace.
+
+export const DEFAULT_DEBUG_IMAGE = 'busybox:1.37';
+
+export interface DebugPlan {
+  pod: string;
+  namespace: string;
+  /** The partial container spec for --custom. */
+  custom: { securityContext: { runAsUser: number; runAsGroup: number; runAsNonRoot: true } };
+  /** kubectl's arguments, given where the --custom file is. */
+  args: (customPath: string) => string[];
+}
+
+/** The Pod to debug: a running one, ready ones first, then by name, so the choice is stable. */
+export function choosePod(pods: V1Pod[]): V1Pod | undefined {
+  const running = pods.filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp);
+  const ready = (p: V1Pod) => (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+  return running.sort((a, b) => Number(ready(b)) - Number(ready(a)) || (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''))[0];
+}
+
+export function debugPlan(pod: V1Pod, options: { image: string; attach: boolean }): DebugPlan {
+  const main = pod.spec?.containers.find((c) => c.name === APP_CONTAINER);
+  const runAsUser = main?.securityContext?.runAsUser ?? pod.spec?.securityContext?.runAsUser ?? DEFAULT_UID;
+  const runAsGroup = main?.securityContext?.runAsGroup ?? pod.spec?.securityContext?.runAsGroup ?? runAsUser;
+  const name = pod.metadata?.name ?? '';
+  const namespace = pod.metadata?.namespace ?? 'default';
+  return {
+    pod: name,
+    namespace,
+    custom: { securityContext: { runAsUser, runAsGroup, runAsNonRoot: true } },
+    args: (customPath) => [
+      'debug',
+      '-n',
+      namespace,
+      `pod/${name}`,
+      '--profile=restricted',
+      `--target=${APP_CONTAINER}`,
+      `--image=${options.image}`,
+      `--custom=${customPath}`,
+      ...(options.attach ? ['-it'] : []),
+    ],
+  };
+}
+
+/** The plan as one line for a POSIX shell, the --custom spec inline through process substitution (bash, zsh). */
+export function printablePlan(plan: DebugPlan): string {
+  const custom = `<(echo '${JSON.stringify(plan.custom)}')`;
+  return ['kubectl', ...plan.args('CUSTOM')].map((a) => (a === '--custom=CUSTOM' ? `--custom=${custom}` : a)).join(' ');
+}
