@@ -1,0 +1,66 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { createNamespace, getJson, kubectl, kubectlOk, testKubeconfig, waitFor } from './helpers.js';
+
+// What a platform team runs: the kustomize bases applied with the real kubectl, and
+// README's main-job command against this cluster.
+
+const root = new URL('../../', import.meta.url).pathname;
+const SYSTEM_NS = 'distroless-operator-system';
+
+describe('config/ kustomize bases', () => {
+  it('config/default installs the CRD, RBAC and the manager, whose Pods are admitted under enforce=restricted', async () => {
+    const r = await kubectl(['apply', '-k', join(root, 'config/default')]);
+    expect(r.stderr).not.toMatch(/violate|forbidden|error/i);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('deployment.apps/distroless-operator');
+    const ns = await getJson(['get', 'namespace', SYSTEM_NS]);
+    expect(ns.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    // Created by the ReplicaSet controller, so admitted by PodSecurity in a namespace that enforces restricted.
+    const pods = await waitFor(
+      async () => {
+        const list = (await getJson(['get', 'pods', '-n', SYSTEM_NS, '-l', 'app.kubernetes.io/name=distroless-operator'])).items;
+        return list.length === 2 && list.every((p: any) => p.status.phase === 'Running') ? list : undefined;
+      },
+      { timeoutMs: 120_000, what: 'the manager Pods to run' },
+    );
+    const spec = pods[0].spec;
+    expect(spec.serviceAccountName).toBe('distroless-operator');
+    expect(spec.containers[0].securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+    expect(spec.containers[0].args).toContain('--leader-elect=true');
+    const events = await getJson(['get', 'events', '-n', SYSTEM_NS, '--field-selector', 'reason=FailedCreate']);
+    expect(events.items).toEqual([]);
+  });
+
+  it('config/samples applies every example', async () => {
+    const ns = await createNamespace('samples', { 'pod-security.kubernetes.io/enforce': 'restricted' });
+    await kubectlOk(['apply', '-n', ns, '-k', join(root, 'config/samples')]);
+    const names = (await getJson(['get', 'dla', '-n', ns])).items.map((a: any) => a.metadata.name).sort();
+    expect(names).toEqual(['go-static', 'migrate', 'nginx-template', 'postgres']);
+  });
+});
+
+describe('npm start --once', () => {
+  it('installs the CRD, runs the operator, applies the examples, and exits 0 once every one is Ready', async () => {
+    const ns = `start-${Date.now().toString(36)}`;
+    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+      const child = spawn(join(root, 'node_modules/.bin/tsx'), [join(root, 'scripts/start.ts'), '--once', '--namespace', ns], {
+        env: { ...process.env, KUBECONFIG: testKubeconfig() },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+      child.once('error', reject);
+      child.once('close', (c) => resolve({ code: c, stdout: out, stderr: err }));
+    });
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toContain('using the cluster of the current kubeconfig');
+    expect(stdout).toContain('every example is Ready');
+    for (const app of ['go-static', 'migrate', 'nginx-template', 'postgres']) expect(stdout).toMatch(new RegExp(`^${app}\\s+True\\s+\\d+/\\d+\\s+Ready`, 'm'));
+    const namespace = await getJson(['get', 'namespace', ns]);
+    expect(namespace.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+  });
+});
