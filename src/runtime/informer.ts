@@ -1,6 +1,6 @@
 import { HttpMethod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { isGone, type Rest } from './rest.js';
+import { isGone, isNotFound, type Rest } from './rest.js';
 import { backoffDelay, sleep } from './time.js';
 
 export interface KubeObject {
@@ -21,6 +21,8 @@ export interface InformerOptions<T> {
   /** A watch that sends nothing, not even a bookmark, for this long is presumed dead. */
   watchInactivityMs?: number;
   pageSize?: number;
+  /** Called after every full list, the first included: a relist is how a lost watch recovers. */
+  onList?: () => void;
   /** Secondary index, such as pods by the app they belong to; undefined leaves an object out. */
   indexBy?: (object: T) => string | undefined;
 }
@@ -46,6 +48,8 @@ export class Informer<T extends KubeObject> {
   private markSynced!: () => void;
   readonly synced: Promise<void> = new Promise((resolve) => (this.markSynced = resolve));
   hasSynced = false;
+  /** The last list or watch found the resource not served (404). */
+  missing = false;
   /** Relists done, for tests and metrics: the first list counts. */
   relists = 0;
 
@@ -123,7 +127,13 @@ export class Informer<T extends KubeObject> {
         if (this.stopped) return;
         if (isGone(err)) needList = true;
         const delay = backoffDelay(failures++, 200, 30_000);
-        log.warn({ informer: name, err: String(err), retryInMs: delay }, 'list/watch failed; retrying');
+        if (isNotFound(err)) {
+          // The resource is not served at all: for DistrolessApps, the CRD was removed.
+          // Said once per outage, loudly, not once per retry.
+          if (!this.missing) log.error({ informer: name, path: this.options.path }, 'the API server does not serve this resource (is the CRD installed?); waiting for it');
+          this.missing = true;
+          needList = true;
+        } else log.warn({ informer: name, err: String(err), retryInMs: delay }, 'list/watch failed; retrying');
         this.wakeSleep = new AbortController();
         await sleep(delay, this.wakeSleep.signal);
       }
@@ -160,6 +170,9 @@ export class Informer<T extends KubeObject> {
     }
     this.resourceVersion = listVersion;
     this.relists++;
+    this.options.onList?.();
+    if (this.missing) this.options.log.info({ informer: this.options.name }, 'the resource is served again');
+    this.missing = false;
     if (!this.hasSynced) {
       this.hasSynced = true;
       this.markSynced();

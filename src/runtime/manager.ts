@@ -59,7 +59,14 @@ export class Manager {
     };
     this.appInformers = scopes.map(
       (scope) =>
-        new Informer<StoredApp>({ name: PLURAL, rest, path: `/apis/${API_VERSION}${scope}/${PLURAL}`, log, onChange: (_, app) => enqueue(objectKey(app)) }),
+        new Informer<StoredApp>({
+          name: PLURAL,
+          rest,
+          path: `/apis/${API_VERSION}${scope}/${PLURAL}`,
+          log,
+          onChange: (_, app) => enqueue(objectKey(app)),
+          onList: () => this.metrics.lists.inc({ informer: PLURAL }),
+        }),
     );
     this.podInformers = scopes.map(
       (scope) =>
@@ -71,6 +78,7 @@ export class Manager {
           indexBy: appKeyOfPod,
           log,
           onChange: (_, pod) => enqueue(appKeyOfPod(pod)),
+          onList: () => this.metrics.lists.inc({ informer: 'pods' }),
         }),
     );
 

@@ -20,11 +20,12 @@ export class KubeError extends Error {
   }
 }
 
-export const isNotFound = (err: unknown) => err instanceof KubeError && err.status === 404;
+/** Watch failures come from client-node as an Error with statusCode, not as a KubeError. */
+const statusOf = (err: unknown) => (err instanceof KubeError ? err.status : (err as { statusCode?: number } | undefined)?.statusCode);
+export const isNotFound = (err: unknown) => statusOf(err) === 404;
 export const isConflict = (err: unknown) => err instanceof KubeError && err.status === 409;
 export const isAlreadyExists = (err: unknown) => err instanceof KubeError && err.status === 409 && err.reason === 'AlreadyExists';
-export const isGone = (err: unknown) =>
-  (err instanceof KubeError && err.status === 410) || (err as { statusCode?: number } | undefined)?.statusCode === 410;
+export const isGone = (err: unknown) => statusOf(err) === 410;
 
 export type Verb = 'get' | 'list' | 'create' | 'update' | 'patch' | 'delete';
 

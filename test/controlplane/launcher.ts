@@ -67,6 +67,11 @@ export class ControlPlane {
     return this.state.server;
   }
 
+  /** The API server's audit log: one JSON event per line. */
+  get auditLog(): string {
+    return join(this.state.dir, 'audit.log');
+  }
+
   get stateFile(): string {
     return join(this.state.dir, 'state.json');
   }
@@ -140,6 +145,20 @@ export class ControlPlane {
   }
 }
 
+/**
+ * Audits the writes of operator ServiceAccounts only (any namespace's
+ * `distroless-operator`), at Metadata level: small enough to leave on always.
+ */
+const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+    users: ["system:serviceaccount:distroless-operator-system:distroless-operator"]
+    verbs: [create, update, patch, delete]
+  - level: None
+`;
+
 export async function startControlPlane(options: StartOptions = {}): Promise<ControlPlane> {
   const say = options.log ?? (() => {});
   const started = Date.now();
@@ -169,6 +188,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
     writeKubeconfig(schedulerConfig, server, pki.caCert, pki.clients.scheduler, 'system:kube-scheduler');
     const kwokConfig = join(dir, 'kwok.kubeconfig');
     writeKubeconfig(kwokConfig, server, pki.caCert, pki.clients.kwok, 'kwok');
+    writeFileSync(join(dir, 'audit-policy.yaml'), AUDIT_POLICY);
     // An explicit, empty kwok config: its built-in stages apply, and no ~/.kwok file sneaks in.
     writeFileSync(join(dir, 'kwok.yaml'), '');
 
@@ -208,6 +228,9 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
         '--profiling=false',
         // Nothing is generated there (the serving cert is given), but the default is /var/run/kubernetes.
         `--cert-dir=${join(dir, 'apiserver-certs')}`,
+        // Who wrote what, for tests that must prove two operators never wrote at once.
+        `--audit-policy-file=${join(dir, 'audit-policy.yaml')}`,
+        `--audit-log-path=${join(dir, 'audit.log')}`,
       ],
       'kube-controller-manager': [
         join(bin, 'kube-controller-manager'),

@@ -1,7 +1,16 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as yaml from 'js-yaml';
 import { randomBytes } from 'node:crypto';
 import { ControlPlane } from '../controlplane/launcher.js';
 import { kubectlPath } from '../controlplane/kubectl.js';
+
+const root = new URL('../../', import.meta.url).pathname;
+
+/** Where config/ installs the operator, and where its ServiceAccount lives. */
+export const SYSTEM_NS = 'distroless-operator-system';
 
 export interface KubectlResult {
   code: number;
@@ -72,3 +81,26 @@ export async function createNamespace(prefix: string, labels: Record<string, str
 export async function getJson<T = any>(args: string[], kubeconfig?: string): Promise<T> {
   return JSON.parse(await kubectlOk([...args, '-o', 'json'], kubeconfig ? { kubeconfig } : {})) as T;
 }
+
+/** A kubeconfig that authenticates as the operator's ServiceAccount with a bound token. */
+export async function serviceAccountKubeconfig(): Promise<string> {
+  await kubectl(['create', 'namespace', SYSTEM_NS]);
+  await kubectlOk(['apply', '-k', join(root, 'config/rbac')]);
+  const token = (await kubectlOk(['create', 'token', 'distroless-operator', '-n', SYSTEM_NS, '--duration=4h'])).trim();
+  const admin = yaml.load(readFileSync(testKubeconfig(), 'utf8')) as any;
+  const cluster = admin.clusters[0].cluster;
+  const path = join(mkdtempSync(join(tmpdir(), 'dlo-sa-')), 'operator.kubeconfig');
+  writeFileSync(
+    path,
+    yaml.dump({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'local', cluster }],
+      users: [{ name: 'distroless-operator', user: { token } }],
+      contexts: [{ name: 'local', context: { cluster: 'local', user: 'distroless-operator' } }],
+      'current-context': 'local',
+    }),
+  );
+  return path;
+}
+

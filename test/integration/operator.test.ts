@@ -1,9 +1,7 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as yaml from 'js-yaml';
 import { validApp, type Manifest } from '../fixtures/invalid-apps.js';
-import { controlPlane, createNamespace, getJson, kubectl, kubectlOk, testKubeconfig, waitFor } from './helpers.js';
+import { SYSTEM_NS, controlPlane, createNamespace, getJson, kubectl, kubectlOk, serviceAccountKubeconfig, waitFor } from './helpers.js';
 import { startOperator, sumMetric, type OperatorProcess } from './operator.js';
 import { recordWatch } from './watch.js';
 
@@ -11,7 +9,6 @@ import { recordWatch } from './watch.js';
 // own ServiceAccount with a token: a verb missing from config/rbac fails here.
 
 const root = new URL('../../', import.meta.url).pathname;
-const SYSTEM_NS = 'distroless-operator-system';
 const RESYNC = '4s';
 const RESYNC_MS = 4000;
 const LEASE = 'distroless-operator';
@@ -50,28 +47,6 @@ async function podsOf(ns: string, name: string): Promise<any[]> {
 }
 
 const podReady = (pod: any) => !pod.metadata.deletionTimestamp && (pod.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
-
-/** A kubeconfig that authenticates as the operator's ServiceAccount with a bound token. */
-async function serviceAccountKubeconfig(): Promise<string> {
-  await kubectl(['create', 'namespace', SYSTEM_NS]);
-  await kubectlOk(['apply', '-k', join(root, 'config/rbac')]);
-  const token = (await kubectlOk(['create', 'token', 'distroless-operator', '-n', SYSTEM_NS, '--duration=4h'])).trim();
-  const admin = yaml.load(readFileSync(testKubeconfig(), 'utf8')) as any;
-  const cluster = admin.clusters[0].cluster;
-  const path = join(mkdtempSync(join(tmpdir(), 'dlo-sa-')), 'operator.kubeconfig');
-  writeFileSync(
-    path,
-    yaml.dump({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'local', cluster }],
-      users: [{ name: 'distroless-operator', user: { token } }],
-      contexts: [{ name: 'local', context: { cluster: 'local', user: 'distroless-operator' } }],
-      'current-context': 'local',
-    }),
-  );
-  return path;
-}
 
 /**
  * App writes as the API server counts them: successful Pod creates and deletes,

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { hostname } from 'node:os';
+import { pathToFileURL } from 'node:url';
 
 const root = new URL('../../', import.meta.url).pathname;
 
@@ -7,6 +9,8 @@ export interface OperatorProcess {
   child: ChildProcess;
   /** Every log line so far, parsed. */
   logs: Record<string, any>[];
+  /** Its leader election identity, as its User-Agent carries it: `distroless-operator/IDENTITY`. */
+  identity: string;
   metricsUrl: string;
   healthUrl: string;
   metric: (name: string, labels?: Record<string, string>) => Promise<number>;
@@ -29,9 +33,13 @@ export function freePort(): Promise<number> {
 /** Starts `distroless-operator run` as a real process and waits until /readyz answers. */
 export async function startOperator(options: { kubeconfig: string; args?: string[]; env?: Record<string, string> }): Promise<OperatorProcess> {
   const [metricsPort, healthPort] = [await freePort(), await freePort()];
+  // Node itself with tsx as a loader, not tsx's CLI, which runs the program as a
+  // child: a SIGKILL must reach the operator, not a wrapper that leaves it running.
   const child = spawn(
-    `${root}node_modules/.bin/tsx`,
+    process.execPath,
     [
+      '--import',
+      pathToFileURL(`${root}node_modules/tsx/dist/loader.mjs`).href,
       `${root}src/cli/bin.ts`,
       'run',
       '--kubeconfig',
@@ -44,7 +52,8 @@ export async function startOperator(options: { kubeconfig: string; args?: string
       'debug',
       ...(options.args ?? []),
     ],
-    { env: { ...process.env, ...options.env, KUBECONFIG: options.kubeconfig }, stdio: ['ignore', 'pipe', 'pipe'] },
+    // Without jest's NODE_OPTIONS (--experimental-vm-modules), which is jest's business.
+    { env: { ...withoutNodeOptions(process.env), ...options.env, KUBECONFIG: options.kubeconfig }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const logs: Record<string, any>[] = [];
   let stderr = '';
@@ -82,6 +91,7 @@ export async function startOperator(options: { kubeconfig: string; args?: string
 
   return {
     child,
+    identity: `${hostname()}_${child.pid}`,
     logs,
     metricsUrl,
     healthUrl,
@@ -105,4 +115,9 @@ export function sumMetric(text: string, name: string, labels: Record<string, str
     if (Object.entries(labels).every(([k, v]) => have[k] === v)) total += Number(m[4]);
   }
   return total;
+}
+
+function withoutNodeOptions(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { NODE_OPTIONS: _jestOnly, ...rest } = env;
+  return rest;
 }

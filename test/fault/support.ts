@@ -1,0 +1,126 @@
+import { HttpMethod, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import * as yaml from 'js-yaml';
+import { restClient, type Rest } from '../../src/runtime/rest.js';
+import type { Manifest } from '../fixtures/invalid-apps.js';
+import { kubectlOk, testKubeconfig, waitFor } from '../integration/helpers.js';
+
+// Shared by the fault suite: a client for bulk work, the invariants every scenario
+// checks after a fault, and the report the README's reliability figures come from.
+
+const root = new URL('../../', import.meta.url).pathname;
+export const CRD = join(root, 'crds/distroless.dev_distrolessapps.yaml');
+
+let admin: Rest | undefined;
+
+/** The admin's REST client, for bulk reads and writes that kubectl would make slow. */
+export function adminRest(): Rest {
+  if (admin) return admin;
+  const kc = new KubeConfig();
+  kc.loadFromFile(testKubeconfig());
+  return (admin = restClient(kc, 'fault-suite'));
+}
+
+export async function applyApps(ns: string, apps: Manifest[]): Promise<void> {
+  // In batches: one kubectl per batch, many documents each.
+  for (let i = 0; i < apps.length; i += 100) {
+    await kubectlOk(['apply', '-n', ns, '-f', '-'], { input: apps.slice(i, i + 100).map((a) => yaml.dump(a)).join('---\n') });
+  }
+}
+
+/** A small deterministic PRNG (mulberry32): a failing run can be replayed from its seed. */
+export function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface World {
+  apps: any[];
+  pods: V1Pod[];
+}
+
+export async function world(ns: string): Promise<World> {
+  const rest = adminRest();
+  const [apps, pods] = await Promise.all([
+    rest.request<{ items: any[] }>(HttpMethod.GET, `/apis/distroless.dev/v1alpha1/namespaces/${ns}/distrolessapps`),
+    rest.request<{ items: V1Pod[] }>(HttpMethod.GET, `/api/v1/namespaces/${ns}/pods`),
+  ]);
+  return { apps: apps.items, pods: pods.items };
+}
+
+export interface Invariants {
+  apps: number;
+  pods: number;
+  /** Two live Pods for the same app, template hash and replica index. */
+  duplicated: number;
+  /** Pods whose controlling app no longer exists, or that have no controller at all. */
+  orphans: number;
+  /** Apps short of Pods of their current template. */
+  missing: number;
+  /** Apps whose status does not describe their spec, or says other than Ready. */
+  unconverged: string[];
+}
+
+const condition = (app: any, type: string) => app.status?.conditions?.find((c: any) => c.type === type);
+
+/** What must hold once the dust settles; `settled` is when nothing is left to do. */
+export function invariants({ apps, pods }: World): Invariants & { settled: boolean } {
+  const live = pods.filter((p) => !p.metadata?.deletionTimestamp);
+  const byUid = new Map(apps.map((a) => [a.metadata.uid, a]));
+  const seen = new Map<string, number>();
+  let orphans = 0;
+  for (const pod of live) {
+    const owner = pod.metadata?.ownerReferences?.find((r) => r.controller);
+    if (!owner || !byUid.has(owner.uid)) orphans++;
+    const labels = pod.metadata?.labels ?? {};
+    const key = `${labels['distroless.dev/app']}/${labels['distroless.dev/template-hash']}/${labels['distroless.dev/replica-index']}`;
+    seen.set(key, (seen.get(key) ?? 0) + 1);
+  }
+  const duplicated = [...seen.values()].reduce((n, c) => n + Math.max(0, c - 1), 0);
+  let missing = 0;
+  const unconverged: string[] = [];
+  for (const app of apps) {
+    const mine = live.filter((p) => p.metadata?.ownerReferences?.some((r) => r.uid === app.metadata.uid));
+    const current = mine.filter((p) => p.metadata?.labels?.['distroless.dev/template-hash'] === app.status?.templateHash);
+    if (current.length < app.spec.replicas) missing++;
+    const ready = condition(app, 'Ready')?.status === 'True' && condition(app, 'Reconciling')?.status === 'False';
+    if (app.status?.observedGeneration !== app.metadata.generation || !ready || mine.length !== app.spec.replicas) unconverged.push(app.metadata.name);
+  }
+  const terminating = pods.length - live.length;
+  return { apps: apps.length, pods: live.length, duplicated, orphans, missing, unconverged, settled: unconverged.length === 0 && orphans === 0 && terminating === 0 };
+}
+
+/** Waits until every app is converged and no Pod is left over; resolves with how long that took. */
+export async function converge(ns: string, what: string, timeoutMs = 300_000): Promise<{ ms: number; last: Invariants }> {
+  const started = Date.now();
+  let last: Invariants | undefined;
+  await waitFor(
+    async () => {
+      const check = invariants(await world(ns));
+      last = check;
+      return check.settled;
+    },
+    { timeoutMs, intervalMs: 250, what },
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}\nlast check: ${JSON.stringify({ ...last, unconverged: last?.unconverged.slice(0, 10) })}`);
+  });
+  return { ms: Date.now() - started, last: last! };
+}
+
+/**
+ * Appends one scenario's figures to the report (and says them on stderr), so a run
+ * leaves the numbers README's reliability section quotes.
+ */
+export function report(scenario: string, figures: Record<string, unknown>): void {
+  const dir = join(root, '.tmp');
+  mkdirSync(dir, { recursive: true });
+  appendFileSync(join(dir, 'fault-report.jsonl'), `${JSON.stringify({ scenario, at: new Date().toISOString(), ...figures })}\n`);
+  process.stderr.write(`[fault] ${scenario}: ${JSON.stringify(figures)}\n`);
+}
