@@ -83,6 +83,8 @@ export class Informer<T extends KubeObject> {
   }
 
   private put(key: string, object: T): void {
+    // managedFields are often the largest part of an object, and nothing here reads them.
+    if (object.metadata && 'managedFields' in object.metadata) delete (object.metadata as { managedFields?: unknown }).managedFields;
     const old = this.store.get(key);
     if (old) this.unindex(key, old);
     this.store.set(key, object);
