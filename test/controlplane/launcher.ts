@@ -43,6 +43,8 @@ export interface StartOptions {
   name?: string;
   /** Keep the processes running after this process exits (for `npm run cluster:up`). */
   detached?: boolean;
+  /** Extra kube-controller-manager flags, such as a client QPS for benchmarks. */
+  controllerManagerArgs?: string[];
   /** Progress lines (components up, ready); silent by default. */
   log?: (line: string) => void;
 }
@@ -244,6 +246,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
         '--secure-port=0',
         // The defaults, garbage collector and ServiceAccount controllers among them.
         '--controllers=*',
+        ...(options.controllerManagerArgs ?? []),
       ],
       'kube-scheduler': [join(bin, 'kube-scheduler'), `--kubeconfig=${schedulerConfig}`, '--leader-elect=false', '--secure-port=0'],
       kwok: [
