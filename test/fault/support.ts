@@ -29,17 +29,7 @@ export async function applyApps(ns: string, apps: Manifest[]): Promise<void> {
   }
 }
 
-/** A small deterministic PRNG (mulberry32): a failing run can be replayed from its seed. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { random } from '../fixtures/random.js';
 
 export interface World {
   apps: any[];

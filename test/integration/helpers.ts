@@ -30,10 +30,10 @@ export function controlPlane(): ControlPlane {
   return ControlPlane.load(stateFile);
 }
 
-/** Runs the real kubectl against the test control plane (or another kubeconfig). */
-export function kubectl(args: string[], options: { input?: string; kubeconfig?: string } = {}): Promise<KubectlResult> {
+/** Runs a program to its end, collecting what it prints. */
+export function run(command: string, args: string[], options: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<KubectlResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(kubectlPath(), ['--kubeconfig', options.kubeconfig ?? testKubeconfig(), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], ...(options.env ? { env: options.env } : {}) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -42,6 +42,11 @@ export function kubectl(args: string[], options: { input?: string; kubeconfig?: 
     child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
     child.stdin.end(options.input ?? '');
   });
+}
+
+/** Runs the real kubectl against the test control plane (or another kubeconfig). */
+export function kubectl(args: string[], options: { input?: string; kubeconfig?: string } = {}): Promise<KubectlResult> {
+  return run(kubectlPath(), ['--kubeconfig', options.kubeconfig ?? testKubeconfig(), ...args], { input: options.input ?? '' });
 }
 
 /** kubectl that must succeed; returns stdout. */

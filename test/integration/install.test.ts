@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { createNamespace, getJson, kubectl, kubectlOk, testKubeconfig, waitFor } from './helpers.js';
+import { createNamespace, getJson, kubectl, kubectlOk, run, testKubeconfig, waitFor } from './helpers.js';
 
 // What a platform team runs: the kustomize bases applied with the real kubectl, and
 // README's main-job command against this cluster.
@@ -43,17 +42,8 @@ describe('config/ kustomize bases', () => {
 describe('npm start --once', () => {
   it('installs the CRD, runs the operator, applies the examples, and exits 0 once every one is Ready', async () => {
     const ns = `start-${Date.now().toString(36)}`;
-    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(join(root, 'node_modules/.bin/tsx'), [join(root, 'scripts/start.ts'), '--once', '--namespace', ns], {
-        env: { ...process.env, KUBECONFIG: testKubeconfig() },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-      child.once('error', reject);
-      child.once('close', (c) => resolve({ code: c, stdout: out, stderr: err }));
+    const { code, stdout, stderr } = await run(join(root, 'node_modules/.bin/tsx'), [join(root, 'scripts/start.ts'), '--once', '--namespace', ns], {
+      env: { ...process.env, KUBECONFIG: testKubeconfig() },
     });
     expect(stderr).toBe('');
     expect(code).toBe(0);

@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as yaml from 'js-yaml';
 import { validApp } from '../fixtures/invalid-apps.js';
 import { kubectlPath } from '../controlplane/kubectl.js';
-import { createNamespace, getJson, kubectlOk, testKubeconfig, waitFor } from './helpers.js';
+import { createNamespace, getJson, kubectlOk, run, testKubeconfig, waitFor } from './helpers.js';
 import { startOperator, type OperatorProcess } from './operator.js';
 
 // The kubectl plugin as people use it: the real kubectl finds `kubectl-distroless`
@@ -18,19 +17,8 @@ let ns: string;
 let hash: string;
 
 /** `kubectl distroless ARGS`, through the real kubectl's plugin lookup. */
-function plugin(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('kubectl', ['distroless', ...args], {
-      env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, KUBECONFIG: testKubeconfig() },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+function plugin(args: string[]) {
+  return run('kubectl', ['distroless', ...args], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, KUBECONFIG: testKubeconfig() } });
 }
 
 beforeAll(async () => {

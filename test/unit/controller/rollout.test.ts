@@ -3,6 +3,7 @@ import type { DistrolessApp } from '../../../src/api/schema.js';
 import { isOwnedBy } from '../../../src/controller/pods.js';
 import { render, renderPod } from '../../../src/render/pod.js';
 import { existing, foreignPod, hashOf, makeApp, podsOf, terminating, World, type PodState } from './world.js';
+import { random } from '../../fixtures/random.js';
 
 // Multi-step scenarios: the plan applied again and again to a simulated cluster,
 // as the level-triggered reconcile loop would, until it has nothing left to do.
@@ -146,18 +147,6 @@ describe('healing, simulated', () => {
     expect(world.writes).toBe(2);
   });
 });
-
-/** A small deterministic PRNG (mulberry32), so a failing seed can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('any mess of Pods, simulated', () => {
   const STATES: PodState[] = ['Pending', 'Running', 'Ready', 'Ready', 'Ready', 'Failed', 'Succeeded'];
