@@ -340,10 +340,15 @@ for (const n of SIZES) {
   const row = { n, operator, floor, peer, peerSameQps };
   say(JSON.stringify(row));
   result.sizes.push(row);
+  save(); // after each size: a long run that is stopped keeps what it measured
 }
 say('latency at 20 apps/s');
 result.latency = await latencyRun();
-mkdirSync(flags.out!, { recursive: true });
-writeFileSync(join(flags.out!, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
-writeFileSync(join(flags.out!, 'latest.md'), markdown(result));
+save();
 process.stdout.write(markdown(result));
+
+function save(): void {
+  mkdirSync(flags.out!, { recursive: true });
+  writeFileSync(join(flags.out!, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(join(flags.out!, 'latest.md'), markdown(result));
+}
