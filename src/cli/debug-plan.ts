@@ -1,5 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { DEFAULT_UID } from '../api/schema.js';
+import { isReady, isTerminating, nameOf } from '../controller/pods.js';
 import { APP_CONTAINER } from '../render/pod.js';
 
 // What `kubectl distroless debug NAME` runs: a `kubectl debug` that works on a
@@ -22,9 +23,8 @@ export interface DebugPlan {
 
 /** The Pod to debug: a running one, ready ones first, then by name, so the choice is stable. */
 export function choosePod(pods: V1Pod[]): V1Pod | undefined {
-  const running = pods.filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp);
-  const ready = (p: V1Pod) => (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
-  return running.sort((a, b) => Number(ready(b)) - Number(ready(a)) || (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''))[0];
+  const running = pods.filter((p) => p.status?.phase === 'Running' && !isTerminating(p));
+  return running.sort((a, b) => Number(isReady(b)) - Number(isReady(a)) || nameOf(a).localeCompare(nameOf(b)))[0];
 }
 
 export function debugPlan(pod: V1Pod, options: { image: string; attach: boolean }): DebugPlan {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { API_VERSION, PLURAL } from '../api/schema.js';
+import { isOwnedBy } from '../controller/pods.js';
 import { LABEL_APP } from '../render/pod.js';
 import { isNotFound, restClient, type Rest } from '../runtime/rest.js';
 import { DEFAULT_DEBUG_IMAGE, choosePod, debugPlan, printablePlan } from './debug-plan.js';
@@ -48,7 +49,7 @@ async function readApp(rest: Rest, namespace: string, name: string): Promise<{ a
   }
   const list = await rest.request<{ items: V1Pod[] }>(HttpMethod.GET, `/api/v1/namespaces/${namespace}/pods`, { query: { labelSelector: `${LABEL_APP}=${name}` } });
   // Only the Pods this app controls: a foreign Pod with the same label is not its.
-  const pods = list.items.filter((p) => (p.metadata?.ownerReferences ?? []).some((r) => r.controller && r.uid === app.metadata.uid));
+  const pods = list.items.filter((p) => isOwnedBy(p, app));
   return { app, pods };
 }
 

@@ -1,5 +1,4 @@
 import type { V1Pod } from '@kubernetes/client-node';
-import type { DistrolessApp } from '../api/schema.js';
 import { LABEL_REPLICA_INDEX, LABEL_TEMPLATE_HASH } from '../render/pod.js';
 
 // Facts about one Pod, as the plan and the status need them.
@@ -9,7 +8,7 @@ import { LABEL_REPLICA_INDEX, LABEL_TEMPLATE_HASH } from '../render/pod.js';
  * earlier app of the same name) are ours to touch. An app without a uid (read
  * from a file, not the cluster) owns nothing.
  */
-export function isOwnedBy(pod: V1Pod, app: DistrolessApp): boolean {
+export function isOwnedBy(pod: V1Pod, app: { metadata: { uid?: string } }): boolean {
   const uid = app.metadata.uid;
   if (!uid) return false;
   return (pod.metadata?.ownerReferences ?? []).some((ref) => ref.controller === true && ref.uid === uid);

@@ -50,8 +50,6 @@ export class Informer<T extends KubeObject> {
   hasSynced = false;
   /** The last list or watch found the resource not served (404). */
   missing = false;
-  /** Relists done, for tests and metrics: the first list counts. */
-  relists = 0;
 
   constructor(private readonly options: InformerOptions<T>) {}
 
@@ -171,7 +169,6 @@ export class Informer<T extends KubeObject> {
       this.notify('DELETED', old);
     }
     this.resourceVersion = listVersion;
-    this.relists++;
     this.options.onList?.();
     if (this.missing) this.options.log.info({ informer: this.options.name }, 'the resource is served again');
     this.missing = false;
