@@ -1,5 +1,5 @@
 import { HttpMethod, KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -10,10 +10,11 @@ import { createLogger } from '../src/runtime/log.js';
 import { Informer, type KubeObject } from '../src/runtime/informer.js';
 import { restClient, type Rest } from '../src/runtime/rest.js';
 import { kubectlPath } from '../test/controlplane/kubectl.js';
-import { freePorts, startControlPlane, type Component, type ControlPlane } from '../test/controlplane/launcher.js';
+import { startControlPlane, type Component, type ControlPlane } from '../test/controlplane/launcher.js';
 import { readVersions } from '../test/controlplane/versions.js';
 import { validApp } from '../test/fixtures/invalid-apps.js';
-import { sumMetric } from '../test/integration/operator.js';
+import { serviceAccountKubeconfig } from '../test/integration/helpers.js';
+import { startOperator, sumMetric, type OperatorProcess } from '../test/integration/operator.js';
 
 // `npm run bench [-- --sizes=100,1000,5000]`: how the operator behaves as work
 // grows, beside a floor (a bare client creating the same Pods) and a peer
@@ -23,8 +24,18 @@ import { sumMetric } from '../test/integration/operator.js';
 // asserts a time.
 
 const root = new URL('../', import.meta.url).pathname;
-const { values: flags } = parseArgs({ options: { sizes: { type: 'string', default: '100,1000,5000' }, out: { type: 'string', default: join(root, 'bench/results') } } });
+const PARTS = ['operator', 'floor', 'peer', 'latency'] as const;
+const { values: flags } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '100,1000,5000' },
+    parts: { type: 'string', default: PARTS.join(',') },
+    out: { type: 'string', default: join(root, 'bench/results') },
+  },
+});
 const SIZES = flags.sizes!.split(',').map(Number);
+const parts = new Set(flags.parts!.split(','));
+for (const p of parts) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`--parts: "${p}" is not one of ${PARTS.join(', ')}`);
+for (const n of SIZES) if (!Number.isInteger(n) || n < 1) throw new Error(`--sizes: "${n}" is not a positive whole number`);
 const CONCURRENCY = 4; // the operator's default workers; every client here creates at this concurrency
 const RESYNC_S = 15;
 const NS = 'bench';
@@ -112,31 +123,26 @@ async function freshPlane(n: number, controllerManagerArgs: string[] = []): Prom
   return { plane, rest };
 }
 
-interface Operator {
-  child: ChildProcess;
-  metrics: () => Promise<string>;
-  stop: () => Promise<void>;
-}
-
-async function startOperator(plane: ControlPlane): Promise<Operator> {
-  const [metricsPort, healthPort] = await freePorts(2);
-  const child = spawn(process.execPath, [join(root, 'dist/cli/bin.js'), 'run', '--kubeconfig', plane.kubeconfigPath, '--leader-elect=false', `--resync=${RESYNC_S}s`, `--workers=${CONCURRENCY}`, `--metrics-addr=127.0.0.1:${metricsPort}`, `--health-addr=127.0.0.1:${healthPort}`, '--log-level=warn'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
+/** The operator, compiled, authenticated as its own ServiceAccount so the API server's audit log records its writes. */
+async function startBenchOperator(plane: ControlPlane, kubeconfig: string): Promise<OperatorProcess> {
+  return startOperator({
+    kubeconfig,
+    compiled: true,
+    logLevel: 'warn',
+    args: ['--leader-elect=false', `--resync=${RESYNC_S}s`, `--workers=${CONCURRENCY}`],
   });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  for (;;) {
-    if (child.exitCode !== null) throw new Error('the operator exited at start');
-    if (await fetch(`http://127.0.0.1:${healthPort}/readyz`).then((r) => r.ok, () => false)) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    child,
-    metrics: async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text(),
-    stop: async () => {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
+}
+const metricsOf = async (op: OperatorProcess) => (await fetch(op.metricsUrl)).text();
+
+/** The operator's writes the API server saw in [from, to): `patch distrolessapps/status bench/app-7`. */
+function auditedWrites(plane: ControlPlane, from: number, to = Infinity): string[] {
+  return plane
+    .operatorWrites()
+    .filter((e) => {
+      const at = Date.parse(e.requestReceivedTimestamp);
+      return at >= from && at < to;
+    })
+    .map((e) => `${e.verb} ${e.objectRef?.resource}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ''} ${e.objectRef?.namespace}/${e.objectRef?.name}`);
 }
 
 const writesByVerb = (text: string) =>
@@ -147,12 +153,13 @@ const isReadyApp = (a: any) => a.status?.observedGeneration === a.metadata.gener
 async function operatorRun(n: number) {
   const { plane, rest } = await freshPlane(n);
   try {
-    const op = await startOperator(plane);
+    const kubeconfig = await serviceAccountKubeconfig(plane.kubeconfigPath);
+    const op = await startBenchOperator(plane, kubeconfig);
     const cpu0 = cpuOf(plane, op.child);
     let peakRss = 0;
     let peakHeap = 0;
     const sample = setInterval(async () => {
-      const m = await op.metrics().catch(() => '');
+      const m = await metricsOf(op).catch(() => '');
       peakRss = Math.max(peakRss, sumMetric(m, 'process_resident_memory_bytes'));
       peakHeap = Math.max(peakHeap, sumMetric(m, 'nodejs_heap_size_used_bytes'));
     }, 500);
@@ -164,28 +171,31 @@ async function operatorRun(n: number) {
     ready.stop();
     clearInterval(sample);
     const cpu = cpuDelta(cpu0, cpuOf(plane, op.child));
-    let text = await op.metrics();
+    let text = await metricsOf(op);
     const writes = writesByVerb(text);
     const total = allWrites(text);
     const rss = sumMetric(text, 'process_resident_memory_bytes');
     const heap = sumMetric(text, 'nodejs_heap_size_used_bytes');
 
-    // Idle: two full resync periods with everything converged.
+    // Idle: two full resync periods with everything converged. The writes are
+    // named from the API server's audit log, so a non-zero count says what it was.
     const reconciles0 = sumMetric(text, 'distroless_operator_reconcile_total');
     const idleStart = Date.now();
     for (;;) {
-      text = await op.metrics();
+      text = await metricsOf(op);
       if (sumMetric(text, 'distroless_operator_reconcile_total') >= reconciles0 + 2 * n && Date.now() - idleStart > 2 * RESYNC_S * 1000) break;
       await new Promise((r) => setTimeout(r, 500));
     }
+    const idleEnd = Date.now();
     const idleWrites = allWrites(text) - total;
+    const idleWritesAudited = auditedWrites(plane, idleStart, idleEnd);
 
     // Restart: from process start to every app reconciled once by the new process.
     await op.stop();
     const restartAt = Date.now();
-    const again = await startOperator(plane);
+    const again = await startBenchOperator(plane, kubeconfig);
     for (;;) {
-      text = await again.metrics();
+      text = await metricsOf(again);
       if (sumMetric(text, 'distroless_operator_reconcile_total') >= n && sumMetric(text, 'distroless_operator_workqueue_depth') === 0) break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -197,12 +207,14 @@ async function operatorRun(n: number) {
       writesPerApp: Object.fromEntries(Object.entries(writes).map(([k, v]) => [k, +(v / n).toFixed(2)])),
       writeQps: +(total / convergeS).toFixed(1),
       idleWrites,
+      idleWritesAudited,
       rssMiB: Math.round(rss / 2 ** 20),
       heapUsedMiB: Math.round(heap / 2 ** 20),
       peakRssMiB: Math.round(peakRss / 2 ** 20),
       peakHeapUsedMiB: Math.round(peakHeap / 2 ** 20),
       restartS,
       restartWrites,
+      restartWritesAudited: auditedWrites(plane, restartAt),
       cpuSeconds: cpu,
     };
   } finally {
@@ -257,13 +269,13 @@ async function peerRun(n: number, qps?: number) {
 async function latencyRun() {
   const { plane, rest } = await freshPlane(300);
   try {
-    const op = await startOperator(plane);
+    const op = await startBenchOperator(plane, await serviceAccountKubeconfig(plane.kubeconfigPath));
     const created = new Map<string, number>();
-    const seen: number[] = [];
+    const seen: { app: string; ms: number }[] = [];
     const pods = waitAll<V1Pod>(rest, `/api/v1/namespaces/${NS}/pods`, 300, () => true, (p) => {
       const appName = p.metadata?.labels?.['distroless.dev/app'];
       const at = appName ? created.get(appName) : undefined;
-      if (at !== undefined) seen.push(Date.now() - at);
+      if (appName && at !== undefined) seen.push({ app: appName, ms: Date.now() - at });
     });
     const start = Date.now();
     const sends: Promise<unknown>[] = [];
@@ -278,9 +290,10 @@ async function latencyRun() {
     await pods.until;
     pods.stop();
     await op.stop();
-    const sorted = seen.sort((a, b) => a - b);
-    const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-    return { apps: 300, ratePerS: 20, p50Ms: pct(50), p99Ms: pct(99), maxMs: sorted.at(-1) };
+    const sorted = seen.sort((a, b) => a.ms - b.ms);
+    const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!.ms;
+    // The slowest apps by name (app-N was sent N/20 s in): a tail bunched at one moment is a stall, not a spread.
+    return { apps: 300, ratePerS: 20, p50Ms: pct(50), p90Ms: pct(90), p99Ms: pct(99), maxMs: sorted.at(-1)!.ms, slowest: sorted.slice(-5).reverse() };
   } finally {
     await plane.stop();
   }
@@ -300,25 +313,36 @@ function machine() {
   };
 }
 
+const seconds = (run?: { convergeS: number }) => (run ? run.convergeS.toFixed(1) : '–');
+const ratio = (a?: { convergeS: number }, b?: { convergeS: number }) => (a && b ? (a.convergeS / b.convergeS).toFixed(2) : '–');
+
 function markdown(result: any): string {
   const m = result.machine;
   const lines = [
     `Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB; Node ${m.node}; Kubernetes ${m.kubernetes}, etcd ${m.etcd}, kwok ${m.kwok}; ${m.date}.`,
-    `Every run on a fresh local control plane; clients create at concurrency ${CONCURRENCY}; the operator runs compiled (dist/), ${CONCURRENCY} workers.`,
+    `Every run on a fresh local control plane; clients create at concurrency ${CONCURRENCY}; the operator runs compiled (dist/), ${CONCURRENCY} workers, resync ${RESYNC_S} s.`,
     '',
-    '| N | operator s | floor s | peer s (default QPS) | peer s (operator\'s QPS) | operator / floor | operator / peer | operator / peer at same QPS | writes per app | idle writes | RSS MiB (peak) | heap MiB (peak) | restart s |',
+    "| N | operator s | floor s | peer s (default QPS) | peer s (operator's QPS) | operator / floor | operator / peer | operator / peer at same QPS | writes per app | idle writes | RSS MiB (peak) | heap MiB (peak) | restart s |",
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of result.sizes) {
     const o = r.operator;
-    const w = Object.entries(o.writesPerApp).filter(([, v]) => (v as number) > 0).map(([k, v]) => `${k} ${v}`).join(', ');
-    lines.push(
-      `| ${r.n} | ${o.convergeS.toFixed(1)} | ${r.floor.convergeS.toFixed(1)} | ${r.peer.convergeS.toFixed(1)} | ${r.peerSameQps.convergeS.toFixed(1)} (${r.peerSameQps.qps}) | ${(o.convergeS / r.floor.convergeS).toFixed(2)} | ${(o.convergeS / r.peer.convergeS).toFixed(2)} | ${(o.convergeS / r.peerSameQps.convergeS).toFixed(2)} | ${w} | ${o.idleWrites} | ${o.rssMiB} (${o.peakRssMiB}) | ${o.heapUsedMiB} (${o.peakHeapUsedMiB}) | ${o.restartS.toFixed(1)} (${o.restartWrites} writes) |`,
-    );
+    const w = o ? Object.entries(o.writesPerApp).filter(([, v]) => (v as number) > 0).map(([k, v]) => `${k} ${v}`).join(', ') : '–';
+    const same = r.peerSameQps ? `${seconds(r.peerSameQps)} (${r.peerSameQps.qps}/s)` : '–';
+    const memory = o ? [`${o.rssMiB} (${o.peakRssMiB})`, `${o.heapUsedMiB} (${o.peakHeapUsedMiB})`, `${o.restartS.toFixed(1)} (${o.restartWrites} writes)`] : ['–', '–', '–'];
+    lines.push(`| ${[r.n, seconds(o), seconds(r.floor), seconds(r.peer), same, ratio(o, r.floor), ratio(o, r.peer), ratio(o, r.peerSameQps), w, o?.idleWrites ?? '–', ...memory].join(' | ')} |`);
   }
-  if (result.latency) lines.push('', `Latency, apply to Pod created, ${result.latency.apps} apps at ${result.latency.ratePerS}/s: p50 ${result.latency.p50Ms} ms, p99 ${result.latency.p99Ms} ms, max ${result.latency.maxMs} ms.`);
-  lines.push('', 'CPU seconds by process during convergence (operator run):', '');
-  for (const r of result.sizes) lines.push(`- N=${r.n}: ${Object.entries(r.operator.cpuSeconds).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  const l = result.latency;
+  if (l) lines.push('', `Latency, apply to Pod created, ${l.apps} apps at ${l.ratePerS}/s: p50 ${l.p50Ms} ms, p90 ${l.p90Ms} ms, p99 ${l.p99Ms} ms, max ${l.maxMs} ms.`);
+  const withOperator = result.sizes.filter((r: any) => r.operator);
+  if (withOperator.length) {
+    lines.push('', 'CPU seconds by process during convergence (operator run):', '');
+    for (const r of withOperator) lines.push(`- N=${r.n}: ${Object.entries(r.operator.cpuSeconds).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    for (const r of withOperator) {
+      const writes = [...r.operator.idleWritesAudited, ...r.operator.restartWritesAudited];
+      if (writes.length) lines.push('', `Writes at idle or on restart at N=${r.n}, from the audit log: ${writes.map((w: string) => `\`${w}\``).join(', ')}.`);
+    }
+  }
   return `${lines.join('\n')}\n`;
 }
 
@@ -327,24 +351,39 @@ const build = spawnSync(join(root, 'node_modules/.bin/tsc'), ['-p', join(root, '
 if (build.status !== 0) process.exit(1);
 const result: any = { machine: machine(), sizes: [] as unknown[] };
 for (const n of SIZES) {
-  say(`N=${n}: operator`);
-  const operator = await operatorRun(n);
-  say(`N=${n}: operator ${JSON.stringify(operator)}`);
-  say(`N=${n}: floor`);
-  const floor = await floorRun(n);
-  say(`N=${n}: peer at its default QPS`);
-  const peer = await peerRun(n);
-  const budget = Math.max(1, Math.round(operator.writeQps));
-  say(`N=${n}: peer at the operator's ${budget} writes/s`);
-  const peerSameQps = await peerRun(n, budget);
-  const row = { n, operator, floor, peer, peerSameQps };
-  say(JSON.stringify(row));
+  const row: Record<string, unknown> & { n: number } = { n };
   result.sizes.push(row);
-  save(); // after each size: a long run that is stopped keeps what it measured
+  if (parts.has('operator')) {
+    say(`N=${n}: operator`);
+    const operator = await operatorRun(n);
+    row.operator = operator;
+    say(`N=${n}: operator ${JSON.stringify(operator)}`);
+    save(); // after each run: a long benchmark that is stopped keeps what it measured
+  }
+  if (parts.has('floor')) {
+    say(`N=${n}: floor`);
+    row.floor = await floorRun(n);
+    save();
+  }
+  if (parts.has('peer')) {
+    say(`N=${n}: peer at its default QPS`);
+    row.peer = await peerRun(n);
+    save();
+    const operator = row.operator as { writeQps: number } | undefined;
+    if (operator) {
+      const budget = Math.max(1, Math.round(operator.writeQps));
+      say(`N=${n}: peer at the operator's ${budget} writes/s`);
+      row.peerSameQps = await peerRun(n, budget);
+      save();
+    }
+  }
+  say(JSON.stringify(row));
 }
-say('latency at 20 apps/s');
-result.latency = await latencyRun();
-save();
+if (parts.has('latency')) {
+  say('latency at 20 apps/s');
+  result.latency = await latencyRun();
+  save();
+}
 process.stdout.write(markdown(result));
 
 function save(): void {

@@ -15,6 +15,16 @@ import { readVersions } from './versions.js';
 // state.json there, so any process — a jest worker, a second terminal — can stop
 // or restart a component.
 
+/** The fields of an audit.k8s.io/v1 Event that we read. */
+export interface AuditEvent {
+  verb: string;
+  user: { username: string };
+  userAgent?: string;
+  objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string };
+  requestReceivedTimestamp: string;
+  responseStatus?: { code?: number };
+}
+
 export type Component = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok';
 const START_ORDER: Component[] = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'];
 
@@ -72,6 +82,16 @@ export class ControlPlane {
   /** The API server's audit log: one JSON event per line. */
   get auditLog(): string {
     return join(this.state.dir, 'audit.log');
+  }
+
+  /** The operator ServiceAccount's successful writes so far, Leases aside, as the API server recorded them. */
+  operatorWrites(): AuditEvent[] {
+    if (!existsSync(this.auditLog)) return [];
+    return readFileSync(this.auditLog, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as AuditEvent)
+      .filter((e) => e.objectRef?.resource !== 'leases' && (e.responseStatus?.code ?? 0) < 300);
   }
 
   get stateFile(): string {

@@ -88,11 +88,12 @@ export async function getJson<T = any>(args: string[], kubeconfig?: string): Pro
 }
 
 /** A kubeconfig that authenticates as the operator's ServiceAccount with a bound token. */
-export async function serviceAccountKubeconfig(): Promise<string> {
-  await kubectl(['create', 'namespace', SYSTEM_NS]);
-  await kubectlOk(['apply', '-k', join(root, 'config/rbac')]);
-  const token = (await kubectlOk(['create', 'token', 'distroless-operator', '-n', SYSTEM_NS, '--duration=4h'])).trim();
-  const admin = yaml.load(readFileSync(testKubeconfig(), 'utf8')) as any;
+export async function serviceAccountKubeconfig(adminKubeconfig = testKubeconfig()): Promise<string> {
+  const as = { kubeconfig: adminKubeconfig };
+  await kubectl(['create', 'namespace', SYSTEM_NS], as);
+  await kubectlOk(['apply', '-k', join(root, 'config/rbac')], as);
+  const token = (await kubectlOk(['create', 'token', 'distroless-operator', '-n', SYSTEM_NS, '--duration=4h'], as)).trim();
+  const admin = yaml.load(readFileSync(adminKubeconfig, 'utf8')) as any;
   const cluster = admin.clusters[0].cluster;
   const path = join(mkdtempSync(join(tmpdir(), 'dlo-sa-')), 'operator.kubeconfig');
   writeFileSync(

@@ -30,17 +30,25 @@ export function freePort(): Promise<number> {
   });
 }
 
+export interface OperatorOptions {
+  kubeconfig: string;
+  args?: string[];
+  env?: Record<string, string>;
+  /** Run the compiled program in dist/ (benchmarks) rather than the sources through tsx (tests). */
+  compiled?: boolean;
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
+}
+
 /** Starts `distroless-operator run` as a real process and waits until /readyz answers. */
-export async function startOperator(options: { kubeconfig: string; args?: string[]; env?: Record<string, string> }): Promise<OperatorProcess> {
+export async function startOperator(options: OperatorOptions): Promise<OperatorProcess> {
   const [metricsPort, healthPort] = [await freePort(), await freePort()];
   // Node itself with tsx as a loader, not tsx's CLI, which runs the program as a
   // child: a SIGKILL must reach the operator, not a wrapper that leaves it running.
+  const program = options.compiled ? [`${root}dist/cli/bin.js`] : ['--import', pathToFileURL(`${root}node_modules/tsx/dist/loader.mjs`).href, `${root}src/cli/bin.ts`];
   const child = spawn(
     process.execPath,
     [
-      '--import',
-      pathToFileURL(`${root}node_modules/tsx/dist/loader.mjs`).href,
-      `${root}src/cli/bin.ts`,
+      ...program,
       'run',
       '--kubeconfig',
       options.kubeconfig,
@@ -49,7 +57,7 @@ export async function startOperator(options: { kubeconfig: string; args?: string
       '--health-addr',
       `127.0.0.1:${healthPort}`,
       '--log-level',
-      'debug',
+      options.logLevel ?? 'debug',
       ...(options.args ?? []),
     ],
     // Without jest's NODE_OPTIONS (--experimental-vm-modules), which is jest's business.
