@@ -51,6 +51,7 @@ export class Manager {
     const identity = options.leaderElection.identity ?? `${hostname()}_${process.pid}`;
     const rest = restClient(kc, `distroless-operator/${identity}`);
     rest.onWrite = (verb, resource) => this.metrics.apiWrites.inc({ verb, resource });
+    rest.onConnect = () => this.metrics.apiConnections.inc();
 
     const scopes = options.namespaces.length ? options.namespaces.map((ns) => `/namespaces/${ns}`) : [''];
     const enqueue = (key: string | undefined) => {

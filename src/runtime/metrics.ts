@@ -18,6 +18,11 @@ export function createMetrics() {
     queueDepth: new Gauge({ name: `${prefix}workqueue_depth`, help: 'Keys waiting in the work queue.', registers: [registry] }),
     apps: new Gauge({ name: `${prefix}apps`, help: 'DistrolessApps by state.', labelNames: ['state'] as const, registers: [registry] }),
     apiWrites: new Counter({ name: `${prefix}api_writes_total`, help: 'Successful API writes by verb and resource.', labelNames: ['verb', 'resource'] as const, registers: [registry] }),
+    apiConnections: new Counter({
+      name: `${prefix}api_connections_total`,
+      help: 'Connections opened to the API server for requests (watches aside). Requests reuse kept-alive connections, so this stays near the worker count.',
+      registers: [registry],
+    }),
     lists: new Counter({ name: `${prefix}informer_lists_total`, help: 'Full lists by informer: one at start, then one per watch that could not resume.', labelNames: ['informer'] as const, registers: [registry] }),
     leader: new Gauge({ name: `${prefix}leader`, help: '1 while this process holds the leader Lease.', registers: [registry] }),
   };

@@ -1,6 +1,6 @@
 import { KubeConfig, Watch } from '@kubernetes/client-node';
 import { HttpMethod, RequestContext } from '@kubernetes/client-node';
-import { fetch } from 'undici';
+import { fetch, type Dispatcher } from 'undici';
 
 /**
  * The one door to the API server. Requests go through undici with the same TLS
@@ -47,6 +47,8 @@ export interface Rest {
   watch(path: string, query: Record<string, string | number | boolean | undefined>, handlers: WatchHandlers, inactivityMs: number): Promise<AbortController>;
   /** Called after every successful write, for metrics and tests. */
   onWrite?: (verb: Verb, resource: string) => void;
+  /** Called when a new connection to the API server opens (watches aside): a steady climb means connections are not reused. */
+  onConnect?: () => void;
 }
 
 const WRITE_VERBS: Partial<Record<HttpMethod, Verb>> = {
@@ -60,6 +62,12 @@ export function restClient(kc: KubeConfig, userAgent: string, timeoutMs = 30_000
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('the kubeconfig has no current cluster');
   const server = cluster.server.replace(/\/$/, '');
+  // client-node builds a new undici Agent, so a new TLS connection, each time it
+  // applies the kubeconfig. Credentials are applied per request (tokens rotate;
+  // exec plugins refresh), but the first Agent is kept and its keep-alive
+  // connections reused: one handshake per connection, not per request. The TLS
+  // material (CA, client certificate) is therefore read once, at the first request.
+  let dispatcher: Dispatcher | undefined;
 
   const rest: Rest = {
     async request(method, path, options = {}) {
@@ -67,6 +75,10 @@ export function restClient(kc: KubeConfig, userAgent: string, timeoutMs = 30_000
       for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
       const ctx = new RequestContext(url.toString(), method);
       await kc.applySecurityAuthentication(ctx);
+      if (!dispatcher) {
+        dispatcher = ctx.getDispatcher() as Dispatcher | undefined;
+        dispatcher?.on('connect', () => rest.onConnect?.());
+      }
       const headers: Record<string, string> = { ...ctx.getHeaders(), Accept: 'application/json', 'User-Agent': userAgent };
       if (options.body !== undefined) headers['Content-Type'] = options.contentType ?? 'application/json';
       let response;
@@ -75,7 +87,7 @@ export function restClient(kc: KubeConfig, userAgent: string, timeoutMs = 30_000
           method,
           headers,
           body: options.body === undefined ? undefined : JSON.stringify(options.body),
-          dispatcher: ctx.getDispatcher() as never,
+          dispatcher: dispatcher as never,
           signal: AbortSignal.timeout(timeoutMs),
         });
       } catch (err) {

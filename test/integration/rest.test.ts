@@ -1,0 +1,57 @@
+import { HttpMethod, KubeConfig } from '@kubernetes/client-node';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { KubeError, restClient } from '../../src/runtime/rest.js';
+import { testKubeconfig } from './helpers.js';
+
+// The REST client against the real API server: what the operator's request
+// path costs in connections, and what a refusal looks like to a caller.
+
+function client() {
+  const kc = new KubeConfig();
+  kc.loadFromFile(testKubeconfig());
+  const rest = restClient(kc, 'rest-test');
+  let reported = 0;
+  rest.onConnect = () => reported++;
+  return { rest, reported: () => reported };
+}
+
+/** Connections undici opened while `work` ran, counted by undici's own diagnostics channel, whatever Agent opened them. */
+async function connectionsDuring(work: () => Promise<void>): Promise<number> {
+  let opened = 0;
+  const count = () => opened++;
+  subscribe('undici:client:connected', count);
+  try {
+    await work();
+  } finally {
+    unsubscribe('undici:client:connected', count);
+  }
+  return opened;
+}
+
+describe('restClient', () => {
+  it('reuses its connection: 50 requests one after another open one, and onConnect reports it', async () => {
+    const { rest, reported } = client();
+    const opened = await connectionsDuring(async () => {
+      for (let i = 0; i < 50; i++) await rest.request(HttpMethod.GET, '/api/v1/namespaces/default');
+    });
+    expect(opened).toBe(1);
+    expect(reported()).toBe(1);
+  });
+
+  it('opens no more connections than requests in flight', async () => {
+    const { rest, reported } = client();
+    const opened = await connectionsDuring(async () => {
+      for (let round = 0; round < 10; round++) await Promise.all(Array.from({ length: 4 }, () => rest.request(HttpMethod.GET, '/api/v1/namespaces/default')));
+    });
+    expect(opened).toBeGreaterThanOrEqual(1);
+    expect(opened).toBeLessThanOrEqual(4);
+    expect(reported()).toBe(opened);
+  });
+
+  it('turns a refusal into a KubeError with the Status reason', async () => {
+    const { rest } = client();
+    const err = await rest.request(HttpMethod.GET, '/api/v1/namespaces/no-such-namespace-here').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KubeError);
+    expect(err).toMatchObject({ status: 404, reason: 'NotFound' });
+  });
+});
