@@ -5,7 +5,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { validateApp } from '../src/api/validate.js';
-import { render } from '../src/render/pod.js';
+import { LABEL_APP, render } from '../src/render/pod.js';
 import { createLogger } from '../src/runtime/log.js';
 import { Informer, type KubeObject } from '../src/runtime/informer.js';
 import { restClient, type Rest } from '../src/runtime/rest.js';
@@ -63,7 +63,7 @@ async function inParallel(n: number, work: (i: number) => Promise<unknown>): Pro
 }
 
 /** Resolves once `count` objects of the collection satisfy `done`, watching rather than polling. */
-function waitAll<T extends KubeObject>(rest: Rest, path: string, count: number, done: (o: T) => boolean, onAdd?: (o: T) => void): { until: Promise<void>; stop: () => void } {
+function waitAll<T extends KubeObject>(rest: Rest, path: string, count: number, done: (o: T) => boolean, onAdd?: (o: T) => void): { synced: Promise<void>; until: Promise<void>; stop: () => void } {
   const ok = new Set<string>();
   let resolve!: () => void;
   const until = new Promise<void>((r) => (resolve = r));
@@ -81,7 +81,7 @@ function waitAll<T extends KubeObject>(rest: Rest, path: string, count: number, 
     },
   });
   informer.start();
-  return { until, stop: () => informer.stop() };
+  return { synced: informer.synced, until, stop: () => informer.stop() };
 }
 
 /** CPU seconds a process has used, from /proc. */
@@ -163,8 +163,9 @@ async function operatorRun(n: number) {
       peakRss = Math.max(peakRss, sumMetric(m, 'process_resident_memory_bytes'));
       peakHeap = Math.max(peakHeap, sumMetric(m, 'nodejs_heap_size_used_bytes'));
     }, 500);
-    const started = Date.now();
     const ready = waitAll<any>(rest, `/apis/distroless.dev/v1alpha1/namespaces/${NS}/distrolessapps`, n, isReadyApp);
+    await ready.synced;
+    const started = Date.now();
     await inParallel(n, (i) => rest.request(HttpMethod.POST, `/apis/distroless.dev/v1alpha1/namespaces/${NS}/distrolessapps`, { body: app(i) }));
     await ready.until;
     const convergeS = (Date.now() - started) / 1000;
@@ -176,6 +177,9 @@ async function operatorRun(n: number) {
     const total = allWrites(text);
     const rss = sumMetric(text, 'process_resident_memory_bytes');
     const heap = sumMetric(text, 'nodejs_heap_size_used_bytes');
+    const heapTotal = sumMetric(text, 'nodejs_heap_size_total_bytes');
+    const external = sumMetric(text, 'nodejs_external_memory_bytes');
+    const connections = sumMetric(text, 'distroless_operator_api_connections_total');
 
     // Idle: two full resync periods with everything converged. The writes are
     // named from the API server's audit log, so a non-zero count says what it was.
@@ -206,10 +210,13 @@ async function operatorRun(n: number) {
       convergeS,
       writesPerApp: Object.fromEntries(Object.entries(writes).map(([k, v]) => [k, +(v / n).toFixed(2)])),
       writeQps: +(total / convergeS).toFixed(1),
+      apiConnections: connections,
       idleWrites,
       idleWritesAudited,
       rssMiB: Math.round(rss / 2 ** 20),
       heapUsedMiB: Math.round(heap / 2 ** 20),
+      heapTotalMiB: Math.round(heapTotal / 2 ** 20),
+      externalMiB: Math.round(external / 2 ** 20),
       peakRssMiB: Math.round(peakRss / 2 ** 20),
       peakHeapUsedMiB: Math.round(peakHeap / 2 ** 20),
       restartS,
@@ -226,8 +233,9 @@ async function floorRun(n: number) {
   const { plane, rest } = await freshPlane(n);
   try {
     const cpu0 = cpuOf(plane);
-    const started = Date.now();
     const running = waitAll<V1Pod>(rest, `/api/v1/namespaces/${NS}/pods`, n, (p) => p.status?.phase === 'Running');
+    await running.synced;
+    const started = Date.now();
     await inParallel(n, (i) =>
       rest.request(HttpMethod.POST, `/api/v1/namespaces/${NS}/pods`, { body: { ...podShape, metadata: { ...podShape.metadata, name: `pod-${i}`, namespace: NS } } }),
     );
@@ -244,8 +252,9 @@ async function peerRun(n: number, qps?: number) {
   const { plane, rest } = await freshPlane(n, args);
   try {
     const cpu0 = cpuOf(plane);
-    const started = Date.now();
     const ready = waitAll<any>(rest, `/apis/apps/v1/namespaces/${NS}/replicasets`, n, (rs) => rs.status?.readyReplicas === 1);
+    await ready.synced;
+    const started = Date.now();
     const labels = (i: number) => ({ bench: `rs-${i}` });
     await inParallel(n, (i) =>
       rest.request(HttpMethod.POST, `/apis/apps/v1/namespaces/${NS}/replicasets`, {
@@ -265,35 +274,59 @@ async function peerRun(n: number, qps?: number) {
   }
 }
 
-/** apply-to-Pod-created at a steady 20 apps a second, for 15 seconds. */
+/** p50, p90, p99 and max of a list of milliseconds. */
+function percentiles(ms: number[]) {
+  const sorted = [...ms].sort((x, y) => x - y);
+  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+  return { p50Ms: at(50), p90Ms: at(90), p99Ms: at(99), maxMs: sorted.at(-1)! };
+}
+
+/**
+ * apply-to-Pod-created at a steady 20 apps a second, for 15 seconds. Timed on
+ * the API server's clock, from the audit log: from the moment an app is stored
+ * to the moment the operator's create of its Pod completed. Also from the
+ * moment the bench sent the app, which adds the load generator's own request.
+ */
 async function latencyRun() {
-  const { plane, rest } = await freshPlane(300);
+  const APPS = 300;
+  const { plane, rest } = await freshPlane(APPS);
   try {
     const op = await startBenchOperator(plane, await serviceAccountKubeconfig(plane.kubeconfigPath));
-    const created = new Map<string, number>();
-    const seen: { app: string; ms: number }[] = [];
-    const pods = waitAll<V1Pod>(rest, `/api/v1/namespaces/${NS}/pods`, 300, () => true, (p) => {
-      const appName = p.metadata?.labels?.['distroless.dev/app'];
-      const at = appName ? created.get(appName) : undefined;
-      if (appName && at !== undefined) seen.push({ app: appName, ms: Date.now() - at });
+    const sentAt = new Map<string, number>();
+    const appOfPod = new Map<string, string>();
+    const pods = waitAll<V1Pod>(rest, `/api/v1/namespaces/${NS}/pods`, APPS, () => true, (p) => {
+      const appName = p.metadata?.labels?.[LABEL_APP];
+      if (appName) appOfPod.set(p.metadata!.name!, appName);
     });
+    await pods.synced;
     const start = Date.now();
     const sends: Promise<unknown>[] = [];
-    for (let i = 0; i < 300; i++) {
-      const due = start + i * 50;
-      await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now())));
+    for (let i = 0; i < APPS; i++) {
+      await new Promise((r) => setTimeout(r, Math.max(0, start + i * 50 - Date.now())));
       const a = app(i);
-      created.set(a.metadata.name, Date.now());
+      sentAt.set(a.metadata.name, Date.now());
       sends.push(rest.request(HttpMethod.POST, `/apis/distroless.dev/v1alpha1/namespaces/${NS}/distrolessapps`, { body: a }));
     }
     await Promise.all(sends);
     await pods.until;
     pods.stop();
     await op.stop();
-    const sorted = seen.sort((a, b) => a.ms - b.ms);
-    const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!.ms;
-    // The slowest apps by name (app-N was sent N/20 s in): a tail bunched at one moment is a stall, not a spread.
-    return { apps: 300, ratePerS: 20, p50Ms: pct(50), p90Ms: pct(90), p99Ms: pct(99), maxMs: sorted.at(-1)!.ms, slowest: sorted.slice(-5).reverse() };
+
+    const audited = plane.auditedWrites().filter((e) => e.verb === 'create' && e.objectRef?.namespace === NS);
+    const storedAt = new Map(audited.filter((e) => e.objectRef?.resource === 'distrolessapps').map((e) => [e.objectRef!.name!, Date.parse(e.stageTimestamp)]));
+    const podAt = new Map(audited.filter((e) => e.objectRef?.resource === 'pods').map((e) => [appOfPod.get(e.objectRef!.name!) ?? '', Date.parse(e.stageTimestamp)]));
+    const rows = [...sentAt].map(([name, sent]) => ({ app: name, stored: storedAt.get(name), sent, pod: podAt.get(name) }));
+    const missing = rows.filter((r) => r.stored === undefined || r.pod === undefined);
+    if (missing.length) throw new Error(`the audit log lacks the app or Pod create of ${missing.length} apps, such as ${missing[0]!.app}`);
+    const storedToPod = rows.map((r) => ({ app: r.app, ms: r.pod! - r.stored! }));
+    return {
+      apps: APPS,
+      ratePerS: 20,
+      ...percentiles(storedToPod.map((r) => r.ms)),
+      // The slowest apps by name (app-N was sent N/20 s in): a tail bunched at one moment is a stall, not a spread.
+      slowest: storedToPod.sort((x, y) => y.ms - x.ms).slice(0, 5),
+      fromSend: percentiles(rows.map((r) => r.pod! - r.sent)),
+    };
   } finally {
     await plane.stop();
   }
@@ -321,11 +354,14 @@ function markdown(result: any): string {
   const lines = [
     `Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB; Node ${m.node}; Kubernetes ${m.kubernetes}, etcd ${m.etcd}, kwok ${m.kwok}; ${m.date}.`,
     `Every run on a fresh local control plane; clients create at concurrency ${CONCURRENCY}; the operator runs compiled (dist/), ${CONCURRENCY} workers, resync ${RESYNC_S} s.`,
+  ];
+  const measured = result.sizes.filter((r: any) => r.operator || r.floor || r.peer);
+  if (measured.length) lines.push(
     '',
     "| N | operator s | floor s | peer s (default QPS) | peer s (operator's QPS) | operator / floor | operator / peer | operator / peer at same QPS | writes per app | idle writes | RSS MiB (peak) | heap MiB (peak) | restart s |",
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
-  ];
-  for (const r of result.sizes) {
+  );
+  for (const r of measured) {
     const o = r.operator;
     const w = o ? Object.entries(o.writesPerApp).filter(([, v]) => (v as number) > 0).map(([k, v]) => `${k} ${v}`).join(', ') : '–';
     const same = r.peerSameQps ? `${seconds(r.peerSameQps)} (${r.peerSameQps.qps}/s)` : '–';
@@ -333,7 +369,11 @@ function markdown(result: any): string {
     lines.push(`| ${[r.n, seconds(o), seconds(r.floor), seconds(r.peer), same, ratio(o, r.floor), ratio(o, r.peer), ratio(o, r.peerSameQps), w, o?.idleWrites ?? '–', ...memory].join(' | ')} |`);
   }
   const l = result.latency;
-  if (l) lines.push('', `Latency, apply to Pod created, ${l.apps} apps at ${l.ratePerS}/s: p50 ${l.p50Ms} ms, p90 ${l.p90Ms} ms, p99 ${l.p99Ms} ms, max ${l.maxMs} ms.`);
+  const spread = (p: { p50Ms: number; p90Ms: number; p99Ms: number; maxMs: number }) => `p50 ${p.p50Ms} ms, p90 ${p.p90Ms} ms, p99 ${p.p99Ms} ms, max ${p.maxMs} ms`;
+  if (l) {
+    lines.push('', `Latency, app stored to its Pod created (API server clock), ${l.apps} apps at ${l.ratePerS}/s: ${spread(l)}.`);
+    lines.push(`From the bench sending the app instead (adds the load generator's own request): ${spread(l.fromSend)}.`);
+  }
   const withOperator = result.sizes.filter((r: any) => r.operator);
   if (withOperator.length) {
     lines.push('', 'CPU seconds by process during convergence (operator run):', '');

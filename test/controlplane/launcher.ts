@@ -22,6 +22,8 @@ export interface AuditEvent {
   userAgent?: string;
   objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string };
   requestReceivedTimestamp: string;
+  /** When the request completed: the object exists from here. */
+  stageTimestamp: string;
   responseStatus?: { code?: number };
 }
 
@@ -84,14 +86,19 @@ export class ControlPlane {
     return join(this.state.dir, 'audit.log');
   }
 
-  /** The operator ServiceAccount's successful writes so far, Leases aside, as the API server recorded them. */
-  operatorWrites(): AuditEvent[] {
+  /** Every successful request the audit policy records, in order. */
+  auditedWrites(): AuditEvent[] {
     if (!existsSync(this.auditLog)) return [];
     return readFileSync(this.auditLog, 'utf8')
       .split('\n')
       .filter(Boolean)
       .map((line) => JSON.parse(line) as AuditEvent)
-      .filter((e) => e.objectRef?.resource !== 'leases' && (e.responseStatus?.code ?? 0) < 300);
+      .filter((e) => (e.responseStatus?.code ?? 0) < 300);
+  }
+
+  /** The operator ServiceAccount's successful writes so far, Leases aside. */
+  operatorWrites(): AuditEvent[] {
+    return this.auditedWrites().filter((e) => e.user.username === OPERATOR_USER && e.objectRef?.resource !== 'leases');
   }
 
   get stateFile(): string {
@@ -167,17 +174,23 @@ export class ControlPlane {
   }
 }
 
+const OPERATOR_USER = 'system:serviceaccount:distroless-operator-system:distroless-operator';
+
 /**
- * Audits the writes of operator ServiceAccounts only (any namespace's
- * `distroless-operator`), at Metadata level: small enough to leave on always.
+ * Audits the operator ServiceAccount's writes and anyone's DistrolessApp
+ * creates (benchmarks time an app's creation to its Pod's on the server's
+ * clock), at Metadata level: small enough to leave on always.
  */
 const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
 kind: Policy
 omitStages: [RequestReceived]
 rules:
   - level: Metadata
-    users: ["system:serviceaccount:distroless-operator-system:distroless-operator"]
+    users: ["${OPERATOR_USER}"]
     verbs: [create, update, patch, delete]
+  - level: Metadata
+    verbs: [create]
+    resources: [{ group: distroless.dev, resources: [distrolessapps] }]
   - level: None
 `;
 
