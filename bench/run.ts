@@ -1,7 +1,7 @@
 import { HttpMethod, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { validateApp } from '../src/api/validate.js';
@@ -13,6 +13,7 @@ import { kubectlPath } from '../test/controlplane/kubectl.js';
 import { startControlPlane, type Component, type ControlPlane } from '../test/controlplane/launcher.js';
 import { readVersions } from '../test/controlplane/versions.js';
 import { validApp } from '../test/fixtures/invalid-apps.js';
+import { summarizeDir } from './profile.js';
 import { serviceAccountKubeconfig } from '../test/integration/helpers.js';
 import { startOperator, sumMetric, type OperatorProcess } from '../test/integration/operator.js';
 
@@ -29,6 +30,8 @@ const { values: flags } = parseArgs({
   options: {
     sizes: { type: 'string', default: '100,1000,5000' },
     parts: { type: 'string', default: PARTS.join(',') },
+    // The operator runs with --cpu-prof; its profile is summarised into the result.
+    'cpu-profile': { type: 'boolean', default: false },
     out: { type: 'string', default: join(root, 'bench/results') },
   },
 });
@@ -124,12 +127,13 @@ async function freshPlane(n: number, controllerManagerArgs: string[] = []): Prom
 }
 
 /** The operator, compiled, authenticated as its own ServiceAccount so the API server's audit log records its writes. */
-async function startBenchOperator(plane: ControlPlane, kubeconfig: string): Promise<OperatorProcess> {
+async function startBenchOperator(plane: ControlPlane, kubeconfig: string, profileDir?: string): Promise<OperatorProcess> {
   return startOperator({
     kubeconfig,
     compiled: true,
     logLevel: 'warn',
     args: ['--leader-elect=false', `--resync=${RESYNC_S}s`, `--workers=${CONCURRENCY}`],
+    ...(profileDir ? { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } } : {}),
   });
 }
 const metricsOf = async (op: OperatorProcess) => (await fetch(op.metricsUrl)).text();
@@ -154,7 +158,8 @@ async function operatorRun(n: number) {
   const { plane, rest } = await freshPlane(n);
   try {
     const kubeconfig = await serviceAccountKubeconfig(plane.kubeconfigPath);
-    const op = await startBenchOperator(plane, kubeconfig);
+    const profileDir = flags['cpu-profile'] ? mkdtempSync(join(tmpdir(), 'dlo-bench-prof-')) : undefined;
+    const op = await startBenchOperator(plane, kubeconfig, profileDir);
     const cpu0 = cpuOf(plane, op.child);
     let peakRss = 0;
     let peakHeap = 0;
@@ -196,6 +201,7 @@ async function operatorRun(n: number) {
 
     // Restart: from process start to every app reconciled once by the new process.
     await op.stop();
+    const cpuProfile = profileDir ? summarizeDir(profileDir) : undefined;
     const restartAt = Date.now();
     const again = await startBenchOperator(plane, kubeconfig);
     for (;;) {
@@ -223,6 +229,7 @@ async function operatorRun(n: number) {
       restartWrites,
       restartWritesAudited: auditedWrites(plane, restartAt),
       cpuSeconds: cpu,
+      ...(cpuProfile ? { cpuProfile } : {}),
     };
   } finally {
     await plane.stop();
@@ -378,6 +385,10 @@ function markdown(result: any): string {
   if (withOperator.length) {
     lines.push('', 'CPU seconds by process during convergence (operator run):', '');
     for (const r of withOperator) lines.push(`- N=${r.n}: ${Object.entries(r.operator.cpuSeconds).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    for (const r of withOperator.filter((r: any) => r.operator.cpuProfile)) {
+      const p = r.operator.cpuProfile;
+      lines.push('', `Operator CPU profile at N=${r.n} (share of busy samples): ${p.byOwner.map((o: any) => `${o.owner} ${o.pct}%`).join(', ')}.`);
+    }
     for (const r of withOperator) {
       const writes = [...r.operator.idleWritesAudited, ...r.operator.restartWritesAudited];
       if (writes.length) lines.push('', `Writes at idle or on restart at N=${r.n}, from the audit log: ${writes.map((w: string) => `\`${w}\``).join(', ')}.`);
