@@ -117,6 +117,7 @@ async function freshPlane(n: number, controllerManagerArgs: string[] = []): Prom
   kubectl(['wait', '--for=condition=Established', 'crd/distrolessapps.distroless.dev']);
   kubectl(['create', 'namespace', NS]);
   const rest = clientOf(plane);
+  await pastNewCrdGrace(rest);
   for (let i = 0; ; i++) {
     const sa = await rest.request(HttpMethod.GET, `/api/v1/namespaces/${NS}/serviceaccounts/default`).then(() => true, () => false);
     if (sa) break;
@@ -124,6 +125,23 @@ async function freshPlane(n: number, controllerManagerArgs: string[] = []): Prom
     await new Promise((r) => setTimeout(r, 100));
   }
   return { plane, rest };
+}
+
+/**
+ * kube-apiserver holds every create of a custom resource for 2 s while its CRD
+ * has been Established for less than 2 s (its HA guard in the CRD handler). A
+ * run that starts inside that window measures the pause, not the operator, so
+ * no clock starts until the CRD is older than that.
+ */
+async function pastNewCrdGrace(rest: Rest): Promise<void> {
+  const crd = (await rest.request(HttpMethod.GET, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/distrolessapps.distroless.dev')) as {
+    status?: { conditions?: { type: string; lastTransitionTime?: string }[] };
+  };
+  const established = crd.status?.conditions?.find((c) => c.type === 'Established')?.lastTransitionTime;
+  if (!established) throw new Error('the DistrolessApp CRD has no Established condition');
+  // The server measures from the same whole-second lastTransitionTime; the margin covers rounding between clocks.
+  const graceEnds = Date.parse(established) + 2_000 + 100;
+  await new Promise((r) => setTimeout(r, Math.max(0, graceEnds - Date.now())));
 }
 
 /** The operator, compiled, authenticated as its own ServiceAccount so the API server's audit log records its writes. */
