@@ -20,7 +20,7 @@ export function createMetrics() {
     apiWrites: new Counter({ name: `${prefix}api_writes_total`, help: 'Successful API writes by verb and resource.', labelNames: ['verb', 'resource'] as const, registers: [registry] }),
     apiConnections: new Counter({
       name: `${prefix}api_connections_total`,
-      help: 'Connections opened to the API server for requests (watches aside). Requests reuse kept-alive connections, so this stays near the worker count.',
+      help: 'Connections opened to the API server for requests (watches aside): 1 over HTTP/2, which carries concurrent requests on one connection; near the worker count over HTTP/1.1. A steady climb means connections are not reused.',
       registers: [registry],
     }),
     lists: new Counter({ name: `${prefix}informer_lists_total`, help: 'Full lists by informer: one at start, then one per watch that could not resume.', labelNames: ['informer'] as const, registers: [registry] }),

@@ -65,8 +65,10 @@ export function restClient(kc: KubeConfig, userAgent: string, timeoutMs = 30_000
   // client-node builds a new undici Agent, so a new TLS connection, each time it
   // applies the kubeconfig. Credentials are applied per request (tokens rotate;
   // exec plugins refresh), but the first Agent is kept and its keep-alive
-  // connections reused: one handshake per connection, not per request. The TLS
-  // material (CA, client certificate) is therefore read once, at the first request.
+  // connections reused: one handshake per connection, not per request. undici
+  // negotiates HTTP/2 with kube-apiserver, so concurrent requests share a single
+  // connection, as client-go's do. The TLS material (CA, client certificate) is
+  // therefore read once, at the first request.
   let dispatcher: Dispatcher | undefined;
 
   const rest: Rest = {

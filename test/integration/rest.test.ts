@@ -16,35 +16,36 @@ function client() {
 }
 
 /** Connections undici opened while `work` ran, counted by undici's own diagnostics channel, whatever Agent opened them. */
-async function connectionsDuring(work: () => Promise<void>): Promise<number> {
-  let opened = 0;
-  const count = () => opened++;
+async function connectionsDuring(work: () => Promise<void>): Promise<{ opened: number; protocols: string[] }> {
+  const protocols: string[] = [];
+  const count = (message: unknown) => protocols.push(String((message as { socket?: { alpnProtocol?: unknown } }).socket?.alpnProtocol));
   subscribe('undici:client:connected', count);
   try {
     await work();
   } finally {
     unsubscribe('undici:client:connected', count);
   }
-  return opened;
+  return { opened: protocols.length, protocols };
 }
 
 describe('restClient', () => {
   it('reuses its connection: 50 requests one after another open one, and onConnect reports it', async () => {
     const { rest, reported } = client();
-    const opened = await connectionsDuring(async () => {
+    const { opened } = await connectionsDuring(async () => {
       for (let i = 0; i < 50; i++) await rest.request(HttpMethod.GET, '/api/v1/namespaces/default');
     });
     expect(opened).toBe(1);
     expect(reported()).toBe(1);
   });
 
-  it('opens no more connections than requests in flight', async () => {
+  it('carries concurrent requests over HTTP/2, opening no more connections than requests in flight', async () => {
     const { rest, reported } = client();
-    const opened = await connectionsDuring(async () => {
+    const { opened, protocols } = await connectionsDuring(async () => {
       for (let round = 0; round < 10; round++) await Promise.all(Array.from({ length: 4 }, () => rest.request(HttpMethod.GET, '/api/v1/namespaces/default')));
     });
     expect(opened).toBeGreaterThanOrEqual(1);
     expect(opened).toBeLessThanOrEqual(4);
+    expect(new Set(protocols)).toEqual(new Set(['h2']));
     expect(reported()).toBe(opened);
   });
 
