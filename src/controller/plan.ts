@@ -144,3 +144,15 @@ function partition<T>(items: T[], test: (item: T) => boolean): [T[], T[]] {
   for (const item of items) (test(item) ? yes : no).push(item);
   return [yes, no];
 }
+
+/**
+ * The Pods with the ones just created, as the API server returned them: the
+ * cache will show them next, so the status written now already counts them
+ * rather than saying "no Pods yet" one write before it says otherwise.
+ * Deleted Pods stay as the cache has them, so a status can still say why
+ * they are going (Replacing, ScalingDown) until the cache sees them go.
+ */
+export function withCreated(pods: V1Pod[], created: V1Pod[]): V1Pod[] {
+  const names = new Set(created.map((p) => p.metadata?.name));
+  return [...pods.filter((p) => !names.has(p.metadata?.name)), ...created];
+}

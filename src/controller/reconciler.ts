@@ -4,7 +4,7 @@ import { API_VERSION, PLURAL, type DistrolessAppStatus } from '../api/schema.js'
 import { validateApp } from '../api/validate.js';
 import type { EventRecorder } from '../runtime/events.js';
 import { KubeError, isAlreadyExists, isConflict, isNotFound, type Rest } from '../runtime/rest.js';
-import { planActions, type Action } from './plan.js';
+import { planActions, withCreated, type Action } from './plan.js';
 import { computeStatus, invalidSpecStatus, newStall, stateOf, statusEqual, type AppState, type Problem } from './status.js';
 
 /** A DistrolessApp as the cache holds it: not yet validated. */
@@ -57,8 +57,8 @@ export function createReconciler(deps: ReconcilerDeps) {
         for (const w of parsed.warnings) await deps.events.record(stored, 'Warning', 'ShellInImage', `${w.path}: ${w.message}`);
       }
       const pods = deps.podsOf(key);
-      const problem = await applyActions(stored, planActions({ app: parsed.app, pods }), log);
-      status = computeStatus({ app: parsed.app, pods, problem, previous: stored.status, now: now() });
+      const { problem, created } = await applyActions(stored, planActions({ app: parsed.app, pods }), log);
+      status = computeStatus({ app: parsed.app, pods: withCreated(pods, created), problem, previous: stored.status, now: now() });
     }
     await writeStatus(stored, status, log);
     const stall = newStall(stored.status, status);
@@ -67,13 +67,17 @@ export function createReconciler(deps: ReconcilerDeps) {
     return state === 'stalled' ? { state, requeueAfterMs: STALLED_RECHECK_MS } : { state };
   };
 
-  /** Writes the plan; a Pod the API server refuses stops the round and becomes the problem. */
-  async function applyActions(app: StoredApp, actions: Action[], log: Logger): Promise<Problem | undefined> {
+  /**
+   * Writes the plan and returns the Pods it created; a Pod the API server
+   * refuses stops the round and becomes the problem.
+   */
+  async function applyActions(app: StoredApp, actions: Action[], log: Logger): Promise<{ problem?: Problem; created: V1Pod[] }> {
     const podsPath = `/api/v1/namespaces/${app.metadata.namespace}/pods`;
+    const created: V1Pod[] = [];
     for (const action of actions) {
       try {
         if (action.kind === 'create') {
-          await deps.rest.request(HttpMethod.POST, podsPath, { body: action.pod });
+          created.push(await deps.rest.request<V1Pod>(HttpMethod.POST, podsPath, { body: action.pod }));
           log.info({ pod: action.pod.metadata?.name }, 'created pod');
         } else {
           await deps.rest.request(HttpMethod.DELETE, `${podsPath}/${action.name}`, {
@@ -88,12 +92,12 @@ export function createReconciler(deps: ReconcilerDeps) {
         if (action.kind === 'create' && isAlreadyExists(err)) continue;
         if (action.kind === 'delete' && (isNotFound(err) || isConflict(err))) continue;
         if (action.kind === 'create' && err instanceof KubeError && (err.status === 403 || err.status === 422)) {
-          return { reason: 'PodRejected', message: `pod ${action.pod.metadata?.name}: ${err.message}` };
+          return { created, problem: { reason: 'PodRejected', message: `pod ${action.pod.metadata?.name}: ${err.message}` } };
         }
         throw err;
       }
     }
-    return undefined;
+    return { created };
   }
 
   async function writeStatus(app: StoredApp, status: DistrolessAppStatus, log: Logger): Promise<void> {

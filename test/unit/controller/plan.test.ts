@@ -1,5 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
-import { planActions } from '../../../src/controller/plan.js';
+import { planActions, withCreated } from '../../../src/controller/plan.js';
+import { computeStatus } from '../../../src/controller/status.js';
 import { LABEL_REPLICA_INDEX, render, renderPod } from '../../../src/render/pod.js';
 import { podName } from '../../../src/render/names.js';
 import {
@@ -239,3 +240,29 @@ describe('planActions', () => {
 function names3(hash: string): string[] {
   return [0, 1, 2].map((i) => podName('web', hash, i)).sort();
 }
+
+describe('withCreated', () => {
+  const T0 = new Date('2030-01-01T00:00:00Z');
+  const reasonOf = (pods: V1Pod[]) => computeStatus({ app: app3, pods, now: T0 }).conditions?.find((c) => c.type === 'Reconciling')?.reason;
+
+  it('adds the Pods just created, so the status counts them at once: Initialising, not Creating', () => {
+    const created = podsOf(app3, 'Pending');
+    const pods = withCreated([], created);
+    expect(pods).toEqual(created);
+    expect(reasonOf([])).toBe('Creating');
+    expect(reasonOf(pods)).toBe('Initialising');
+    expect(computeStatus({ app: app3, pods, now: T0 })).toMatchObject({ replicas: 3, readyReplicas: 0, replicaSummary: '0/3' });
+  });
+
+  it('keeps the cached Pods, and takes the created copy of a Pod the cache also holds', () => {
+    const [first, second, third] = podsOf(app3, 'Ready');
+    const recreated = existing(third!, 'Pending');
+    const pods = withCreated([first!, second!, third!], [recreated]);
+    expect(pods.map((p) => p.metadata?.uid)).toEqual([first!.metadata?.uid, second!.metadata?.uid, recreated.metadata?.uid]);
+  });
+
+  it('changes nothing when nothing was created', () => {
+    const pods = podsOf(app3);
+    expect(withCreated(pods, [])).toEqual(pods);
+  });
+});
