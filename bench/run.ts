@@ -9,12 +9,13 @@ import { LABEL_APP, render } from '../src/render/pod.js';
 import { createLogger } from '../src/runtime/log.js';
 import { Informer, type KubeObject } from '../src/runtime/informer.js';
 import { restClient, type Rest } from '../src/runtime/rest.js';
+import { sleep } from '../src/runtime/time.js';
 import { kubectlPath } from '../test/controlplane/kubectl.js';
 import { startControlPlane, type AuditEvent, type Component, type ControlPlane } from '../test/controlplane/launcher.js';
 import { readVersions } from '../test/controlplane/versions.js';
 import { validApp } from '../test/fixtures/invalid-apps.js';
 import { summarizeDir } from './profile.js';
-import { serviceAccountKubeconfig } from '../test/integration/helpers.js';
+import { serviceAccountKubeconfig, waitFor } from '../test/integration/helpers.js';
 import { startOperator, sumMetric, type OperatorProcess } from '../test/integration/operator.js';
 
 // `npm run bench [-- --sizes=100,1000,5000]`: how the operator behaves as work
@@ -118,12 +119,7 @@ async function freshPlane(n: number, controllerManagerArgs: string[] = []): Prom
   kubectl(['create', 'namespace', NS]);
   const rest = clientOf(plane);
   await pastNewCrdGrace(rest);
-  for (let i = 0; ; i++) {
-    const sa = await rest.request(HttpMethod.GET, `/api/v1/namespaces/${NS}/serviceaccounts/default`).then(() => true, () => false);
-    if (sa) break;
-    if (i > 600) throw new Error('no default ServiceAccount in the bench namespace');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitFor(() => rest.request(HttpMethod.GET, `/api/v1/namespaces/${NS}/serviceaccounts/default`).then(() => true), { what: 'the default ServiceAccount in the bench namespace' });
   return { plane, rest };
 }
 
@@ -141,7 +137,7 @@ async function pastNewCrdGrace(rest: Rest): Promise<void> {
   if (!established) throw new Error('the DistrolessApp CRD has no Established condition');
   // The server measures from the same whole-second lastTransitionTime; the margin covers rounding between clocks.
   const graceEnds = Date.parse(established) + 2_000 + 100;
-  await new Promise((r) => setTimeout(r, Math.max(0, graceEnds - Date.now())));
+  await sleep(Math.max(0, graceEnds - Date.now()));
 }
 
 /** The operator, compiled, authenticated as its own ServiceAccount so the API server's audit log records its writes. */
@@ -172,6 +168,8 @@ function auditedWrites(plane: ControlPlane, from: number, to = Infinity): AuditE
 const describeWrite = (e: AuditEvent) => `${e.verb} ${e.objectRef?.resource}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ''} ${e.objectRef?.namespace}/${e.objectRef?.name}`;
 const VERBS = ['create', 'patch', 'update', 'delete'] as const;
 const countByVerb = (writes: AuditEvent[]) => Object.fromEntries(VERBS.map((verb) => [verb, writes.filter((e) => e.verb === verb).length]));
+/** How long an operator may take to reconcile every app once (5,000 took 4.4 s in the latest run), so a dead or stuck one fails the run instead of hanging it. */
+const catchUpLimitMs = (n: number) => 60_000 + 20 * n;
 const isReadyApp = (a: any) => a.status?.observedGeneration === a.metadata.generation && a.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True');
 
 async function operatorRun(n: number) {
@@ -197,7 +195,7 @@ async function operatorRun(n: number) {
     ready.stop();
     clearInterval(sample);
     const cpu = cpuDelta(cpu0, cpuOf(plane, op.child));
-    let text = await metricsOf(op);
+    const text = await metricsOf(op);
     const rss = sumMetric(text, 'process_resident_memory_bytes');
     const heap = sumMetric(text, 'nodejs_heap_size_used_bytes');
     const heapTotal = sumMetric(text, 'nodejs_heap_size_total_bytes');
@@ -208,11 +206,10 @@ async function operatorRun(n: number) {
     // named from the API server's audit log, so a non-zero count says what it was.
     const reconciles0 = sumMetric(text, 'distroless_operator_reconcile_total');
     const idleStart = Date.now();
-    for (;;) {
-      text = await metricsOf(op);
-      if (sumMetric(text, 'distroless_operator_reconcile_total') >= reconciles0 + 2 * n && Date.now() - idleStart > 2 * RESYNC_S * 1000) break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    await waitFor(
+      async () => sumMetric(await metricsOf(op), 'distroless_operator_reconcile_total') >= reconciles0 + 2 * n && Date.now() - idleStart > 2 * RESYNC_S * 1000,
+      { intervalMs: 500, timeoutMs: 2 * RESYNC_S * 1000 + catchUpLimitMs(n), what: `two resyncs of ${n} converged apps` },
+    );
     const idleEnd = Date.now();
     // Stopped first, so every write it sent is complete and in the audit log.
     await op.stop();
@@ -223,11 +220,13 @@ async function operatorRun(n: number) {
     const cpuProfile = profileDir ? summarizeDir(profileDir) : undefined;
     const restartAt = Date.now();
     const again = await startBenchOperator(plane, kubeconfig);
-    for (;;) {
-      text = await metricsOf(again);
-      if (sumMetric(text, 'distroless_operator_reconcile_total') >= n && sumMetric(text, 'distroless_operator_workqueue_depth') === 0) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitFor(
+      async () => {
+        const text = await metricsOf(again);
+        return sumMetric(text, 'distroless_operator_reconcile_total') >= n && sumMetric(text, 'distroless_operator_workqueue_depth') === 0;
+      },
+      { timeoutMs: catchUpLimitMs(n), what: `the restarted operator to reconcile ${n} apps` },
+    );
     const restartS = (Date.now() - restartAt) / 1000;
     await again.stop();
     const restartWrites = auditedWrites(plane, restartAt).map(describeWrite);
@@ -327,7 +326,7 @@ async function latencyRun() {
     const start = Date.now();
     const sends: Promise<unknown>[] = [];
     for (let i = 0; i < APPS; i++) {
-      await new Promise((r) => setTimeout(r, Math.max(0, start + i * 50 - Date.now())));
+      await sleep(Math.max(0, start + i * 50 - Date.now()));
       const a = app(i);
       sentAt.set(a.metadata.name, Date.now());
       sends.push(rest.request(HttpMethod.POST, `/apis/distroless.dev/v1alpha1/namespaces/${NS}/distrolessapps`, { body: a }));
