@@ -8,7 +8,7 @@ import { Command, Option } from 'commander';
 import { API_VERSION, PLURAL } from '../api/schema.js';
 import { isOwnedBy } from '../controller/pods.js';
 import { LABEL_APP } from '../render/pod.js';
-import { isNotFound, restClient, type Rest } from '../runtime/rest.js';
+import { isNotFound, restClient, type Rest } from '../kube/rest.js';
 import { DEFAULT_DEBUG_IMAGE, choosePod, debugPlan, printablePlan } from './debug-plan.js';
 import { EXIT_INVALID, adopt, baseProgram, offlineCommands, processIo, runProgram, type Io } from './main.js';
 import { formatAppStatus, type AppView } from './status-view.js';

@@ -2,8 +2,8 @@ import { HttpMethod, type V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { API_VERSION, PLURAL, type DistrolessAppStatus } from '../api/schema.js';
 import { validateApp } from '../api/validate.js';
-import type { EventRecorder } from '../runtime/events.js';
-import { KubeError, isAlreadyExists, isConflict, isNotFound, type Rest } from '../runtime/rest.js';
+import type { EventRecorder } from '../kube/events.js';
+import { KubeError, isAlreadyExists, isConflict, isNotFound, type Rest } from '../kube/rest.js';
 import { planActions, withCreated, type Action } from './plan.js';
 import { computeStatus, invalidSpecStatus, newStall, stateOf, statusEqual, type AppState, type Problem } from './status.js';
 

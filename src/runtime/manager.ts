@@ -6,12 +6,12 @@ import { API_VERSION, PLURAL } from '../api/schema.js';
 import { createReconciler, type StoredApp } from '../controller/reconciler.js';
 import type { AppState } from '../controller/status.js';
 import { LABEL_APP, LABEL_MANAGED_BY, MANAGER } from '../render/pod.js';
-import { EventRecorder } from './events.js';
-import { Informer, objectKey, type KubeObject } from './informer.js';
-import { LeaderElector } from './leader.js';
+import { EventRecorder } from '../kube/events.js';
+import { Informer, objectKey, type KubeObject } from '../kube/informer.js';
+import { LeaderElector } from '../kube/leader.js';
 import { createMetrics } from './metrics.js';
 import { WorkQueue } from './queue.js';
-import { restClient } from './rest.js';
+import { restClient } from '../kube/rest.js';
 import { serveHttp } from './server.js';
 
 export interface ManagerOptions {

@@ -1,6 +1,6 @@
 import { HttpMethod } from '@kubernetes/client-node';
 import { validApp } from '../fixtures/invalid-apps.js';
-import { isConflict } from '../../src/runtime/rest.js';
+import { isConflict } from '../../src/kube/rest.js';
 import { createNamespace, kubectlOk, testKubeconfig } from '../integration/helpers.js';
 import { startOperator, type OperatorProcess } from '../integration/operator.js';
 import { CRD, adminRest, applyApps, converge, report, world } from './support.js';

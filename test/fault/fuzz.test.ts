@@ -1,5 +1,5 @@
 import { HttpMethod } from '@kubernetes/client-node';
-import { KubeError } from '../../src/runtime/rest.js';
+import { KubeError } from '../../src/kube/rest.js';
 import { invalidCases, validApp, type Manifest } from '../fixtures/invalid-apps.js';
 import { createNamespace, kubectlOk, testKubeconfig, waitFor } from '../integration/helpers.js';
 import { startOperator, type OperatorProcess } from '../integration/operator.js';

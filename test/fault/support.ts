@@ -2,7 +2,7 @@ import { HttpMethod, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as yaml from 'js-yaml';
-import { restClient, type Rest } from '../../src/runtime/rest.js';
+import { restClient, type Rest } from '../../src/kube/rest.js';
 import type { Manifest } from '../fixtures/invalid-apps.js';
 import { kubectlOk, testKubeconfig, waitFor } from '../integration/helpers.js';
 

@@ -1,6 +1,6 @@
 import { HttpMethod, KubeConfig } from '@kubernetes/client-node';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { KubeError, restClient } from '../../src/runtime/rest.js';
+import { KubeError, restClient } from '../../src/kube/rest.js';
 import { testKubeconfig } from './helpers.js';
 
 // The REST client against the real API server: what the operator's request

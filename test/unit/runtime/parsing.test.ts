@@ -1,5 +1,5 @@
 import { parseDuration } from '../../../src/cli/run-options.js';
-import { resourceOf } from '../../../src/runtime/rest.js';
+import { resourceOf } from '../../../src/kube/rest.js';
 import { parseAddress } from '../../../src/runtime/server.js';
 
 describe('run flag parsing', () => {

@@ -1,7 +1,7 @@
 import { HttpMethod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { isGone, isNotFound, type Rest } from './rest.js';
-import { backoffDelay, sleep } from './time.js';
+import { backoffDelay, sleep } from './wait.js';
 
 export interface KubeObject {
   metadata?: { name?: string; namespace?: string; resourceVersion?: string; uid?: string };

@@ -1,7 +1,7 @@
 import { HttpMethod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { isConflict, isNotFound, type Rest } from './rest.js';
-import { sleep } from './time.js';
+import { sleep } from './wait.js';
 
 export interface LeaseOptions {
   namespace: string;
