@@ -1,14 +1,15 @@
 #!/usr/bin/env node
-import { HttpMethod, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { API_VERSION, PLURAL } from '../api/schema.js';
 import { isOwnedBy } from '../controller/pods.js';
-import { LABEL_APP } from '../render/pod.js';
+import { DISTROLESS_APPS } from '../controller/resources.js';
+import { PODS } from '../kube/resources.js';
 import { isNotFound, restClient, type Rest } from '../kube/rest.js';
+import { LABEL_APP } from '../render/pod.js';
 import { DEFAULT_DEBUG_IMAGE, choosePod, debugPlan, printablePlan } from './debug-plan.js';
 import { EXIT_INVALID, adopt, baseProgram, offlineCommands, processIo, runProgram, type Io } from './main.js';
 import { formatAppStatus, type AppView } from './status-view.js';
@@ -42,12 +43,12 @@ function connect(opts: ClusterOptions): { rest: Rest; namespace: string } {
 async function readApp(rest: Rest, namespace: string, name: string): Promise<{ app: AppView & { metadata: { uid: string } }; pods: V1Pod[] }> {
   let app;
   try {
-    app = await rest.request<AppView & { metadata: { uid: string } }>(HttpMethod.GET, `/apis/${API_VERSION}/namespaces/${namespace}/${PLURAL}/${name}`);
+    app = await rest.request<AppView & { metadata: { uid: string } }>('GET', { type: DISTROLESS_APPS, namespace, name });
   } catch (err) {
     if (isNotFound(err)) throw new Error(`distrolessapp "${name}" not found in namespace "${namespace}"`);
     throw err;
   }
-  const list = await rest.request<{ items: V1Pod[] }>(HttpMethod.GET, `/api/v1/namespaces/${namespace}/pods`, { query: { labelSelector: `${LABEL_APP}=${name}` } });
+  const list = await rest.request<{ items: V1Pod[] }>('GET', { type: PODS, namespace }, { query: { labelSelector: `${LABEL_APP}=${name}` } });
   // Only the Pods this app controls: a foreign Pod with the same label is not its.
   const pods = list.items.filter((p) => isOwnedBy(p, app));
   return { app, pods };

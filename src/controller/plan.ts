@@ -1,8 +1,5 @@
 import type { V1Pod } from '@kubernetes/client-node';
-import type { DistrolessApp } from '../api/schema.js';
-import { render } from '../render/pod.js';
-import { podName } from '../render/names.js';
-import { hashOf, indexOf, isFinished, isOwnedBy, isReady, isTerminating, nameOf } from './pods.js';
+import type { Observation, ObservedPod } from './observe.js';
 
 export type Action = CreatePod | DeletePod;
 
@@ -30,15 +27,6 @@ export type DeleteReason =
   | 'Recreate'
   /** An old-template Pod, removed once a new one is Ready to take its place. */
   | 'RollingUpdate';
-
-export interface PlanInput {
-  /** The validated app, with metadata.uid (Pods are owned by uid). */
-  app: DistrolessApp;
-  /** Pods of the app from the cache: may include foreign Pods that merely share its labels. */
-  pods: V1Pod[];
-  /** When the plan is made. No decision depends on time yet; the parameter keeps the signature stable when one does. */
-  now?: Date;
-}
 
 /**
  * RollingUpdate runs at most this many live Pods above spec.replicas. One, like a
@@ -78,64 +66,49 @@ export const MAX_SURGE = 1;
  * Recreate deletes every old Pod first and creates new ones only when none of
  * the old is left, terminating ones included.
  */
-export function planActions({ app, pods }: PlanInput): Action[] {
-  const { templateHash, pods: desired } = render(app);
-  const replicas = app.spec.replicas;
-  const owned = pods.filter((p) => isOwnedBy(p, app)).sort(byIndexThenName);
-  const actions: Action[] = [];
-  const remove = (pod: V1Pod, reason: DeleteReason) => actions.push({ kind: 'delete', name: nameOf(pod), uid: pod.metadata?.uid ?? '', reason });
-
+export function plan(observation: Observation): Action[] {
+  const { app, malformed, finished, current } = observation;
+  const remove = (reason: DeleteReason) => (pod: ObservedPod) => ({ kind: 'delete' as const, name: pod.name, uid: pod.uid, reason });
   // Terminating Pods are on their way out already: deleting them again would be a wasted write.
-  const live: V1Pod[] = [];
-  for (const pod of owned.filter((p) => !isTerminating(p))) {
-    if (!isWellFormed(pod, app.metadata.name)) remove(pod, 'Malformed');
-    else if (isFinished(pod)) remove(pod, 'Finished');
-    else live.push(pod);
-  }
+  const deletes: DeletePod[] = [...malformed.map(remove('Malformed')), ...finished.map(remove('Finished'))];
+  const [kept, surplus] = partition(current, (p) => p.index! < app.spec.replicas);
+  deletes.push(...surplus.map(remove('ScaleDown')));
 
-  const current = live.filter((p) => hashOf(p) === templateHash);
-  const old = live.filter((p) => hashOf(p) !== templateHash);
-  const [currentKept, surplus] = partition(current, (p) => indexOf(p)! < replicas);
-  for (const pod of surplus) remove(pod, 'ScaleDown');
-
-  let createBudget = Infinity;
-  if (app.spec.updateStrategy === 'Recreate') {
-    for (const pod of old) remove(pod, 'Recreate');
-    // Any owned Pod not of the current template, terminating or finished, still runs or may: wait for it.
-    if (owned.some((p) => hashOf(p) !== templateHash)) createBudget = 0;
-  } else if (old.length > 0) {
-    const [oldReady, oldUnready] = partition(old, isReady);
-    for (const pod of oldUnready) remove(pod, 'RollingUpdate');
-    const readyNew = currentKept.filter(isReady).length;
-    const removable = Math.max(0, readyNew + oldReady.length - replicas);
-    const [staying, leaving] = [oldReady.slice(0, oldReady.length - removable), oldReady.slice(oldReady.length - removable)];
-    for (const pod of leaving) remove(pod, 'RollingUpdate');
-    if (staying.length > 0) createBudget = Math.max(0, replicas + MAX_SURGE - (currentKept.length + staying.length));
-  }
-
-  // A name held by any Pod, terminating or foreign, cannot be created again yet.
-  const taken = new Set(pods.map(nameOf));
-  for (const pod of desired) {
-    if (createBudget <= 0) break;
-    if (taken.has(nameOf(pod))) continue;
-    actions.push({ kind: 'create', pod });
-    createBudget--;
-  }
-  return actions;
+  const rollout = app.spec.updateStrategy === 'Recreate' ? recreate(observation) : rollingUpdate(observation, kept);
+  deletes.push(...rollout.leaving.map(remove(app.spec.updateStrategy)));
+  return [...deletes, ...creates(observation, rollout.createBudget)];
 }
 
-/** Has a template hash and a replica index, and the very name the renderer gives them. */
-function isWellFormed(pod: V1Pod, appName: string): boolean {
-  const hash = hashOf(pod);
-  const index = indexOf(pod);
-  return hash !== undefined && index !== undefined && nameOf(pod) === podName(appName, hash, index);
+interface RolloutStep {
+  /** Old Pods to delete now. */
+  leaving: ObservedPod[];
+  /** How many missing Pods may be created now. */
+  createBudget: number;
 }
 
-/** Cache order is arbitrary; this makes the plan independent of it. Among old Ready Pods, the highest index goes first. */
-function byIndexThenName(a: V1Pod, b: V1Pod): number {
-  const byIndex = (indexOf(a) ?? -1) - (indexOf(b) ?? -1);
-  if (byIndex !== 0) return byIndex;
-  return nameOf(a) < nameOf(b) ? -1 : nameOf(a) > nameOf(b) ? 1 : 0;
+/** Every old Pod goes; new ones come only once no Pod of another template is left, terminating or finished ones included. */
+function recreate({ owned, old }: Observation): RolloutStep {
+  const waiting = owned.some((p) => !p.ofCurrentTemplate);
+  return { leaving: old, createBudget: waiting ? 0 : Infinity };
+}
+
+function rollingUpdate({ app, old }: Observation, kept: ObservedPod[]): RolloutStep {
+  if (old.length === 0) return { leaving: [], createBudget: Infinity };
+  const replicas = app.spec.replicas;
+  const [oldReady, oldUnready] = partition(old, (p) => p.ready);
+  const readyNew = kept.filter((p) => p.ready).length;
+  const removable = Math.max(0, readyNew + oldReady.length - replicas);
+  // The highest index goes first: old Pods are in index order.
+  const staying = oldReady.slice(0, oldReady.length - removable);
+  const leaving = [...oldUnready, ...oldReady.slice(oldReady.length - removable)];
+  const createBudget = staying.length > 0 ? Math.max(0, replicas + MAX_SURGE - (kept.length + staying.length)) : Infinity;
+  return { leaving, createBudget };
+}
+
+/** The missing desired Pods, lowest index first, within the budget; a name held by any Pod, terminating or foreign, waits. */
+function creates({ desired, takenNames }: Observation, budget: number): CreatePod[] {
+  const missing = desired.filter((pod) => !takenNames.has(pod.metadata?.name ?? ''));
+  return missing.slice(0, budget).map((pod) => ({ kind: 'create', pod }));
 }
 
 function partition<T>(items: T[], test: (item: T) => boolean): [T[], T[]] {
@@ -143,16 +116,4 @@ function partition<T>(items: T[], test: (item: T) => boolean): [T[], T[]] {
   const no: T[] = [];
   for (const item of items) (test(item) ? yes : no).push(item);
   return [yes, no];
-}
-
-/**
- * The Pods with the ones just created, as the API server returned them: the
- * cache will show them next, so the status written now already counts them
- * rather than saying "no Pods yet" one write before it says otherwise.
- * Deleted Pods stay as the cache has them, so a status can still say why
- * they are going (Replacing, ScalingDown) until the cache sees them go.
- */
-export function withCreated(pods: V1Pod[], created: V1Pod[]): V1Pod[] {
-  const names = new Set(created.map((p) => p.metadata?.name));
-  return [...pods.filter((p) => !names.has(p.metadata?.name)), ...created];
 }

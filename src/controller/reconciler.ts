@@ -1,11 +1,16 @@
-import { HttpMethod, type V1Pod } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { API_VERSION, PLURAL, type DistrolessAppStatus } from '../api/schema.js';
-import { validateApp } from '../api/validate.js';
+import type { DistrolessAppStatus } from '../api/schema.js';
+import { validateApp, type FieldProblem } from '../api/validate.js';
 import type { EventRecorder } from '../kube/events.js';
-import { KubeError, isAlreadyExists, isConflict, isNotFound, type Rest } from '../kube/rest.js';
-import { planActions, withCreated, type Action } from './plan.js';
-import { computeStatus, invalidSpecStatus, newStall, stateOf, statusEqual, type AppState, type Problem } from './status.js';
+import { PODS } from '../kube/resources.js';
+import type { Rest } from '../kube/rest.js';
+import type { Reconcile } from '../runtime/controller.js';
+import { failedWrite, messageOf, type Write } from './errors.js';
+import { observe } from './observe.js';
+import { plan, type Action } from './plan.js';
+import { DISTROLESS_APPS } from './resources.js';
+import { computeStatus, invalidSpecStatus, newStall, stalledOf, statusEqual, type Outcome } from './status.js';
 
 /** A DistrolessApp as the cache holds it: not yet validated. */
 export interface StoredApp {
@@ -16,101 +21,102 @@ export interface StoredApp {
   status?: DistrolessAppStatus;
 }
 
-export interface ReconcileResult {
-  requeueAfterMs?: number;
-  /** The app's state after this step; absent when the app is gone. */
-  state?: AppState;
-}
-
 export interface ReconcilerDeps {
   getApp: (key: string) => StoredApp | undefined;
+  /** The cached Pods whose controller reference names the app. */
   podsOf: (key: string) => V1Pod[];
   rest: Rest;
   events: EventRecorder;
-  log: Logger;
   now?: () => Date;
 }
 
 /** A stalled app is looked at again after this long, in case the world fixed itself. */
 const STALLED_RECHECK_MS = 60_000;
 
+/** The outcome of the writes, and the error to retry with when one must be retried. */
+type Written = Outcome & { retry?: unknown };
+
 /**
  * One level-triggered step for one app: read the app and its Pods from the cache,
- * plan (pure), write what the plan says, then write the status if it changed and
- * announce a new stall with a Warning Event.
+ * observe and plan (pure), write what the plan says, then publish the status if
+ * it changed. A write worth retrying still publishes a status that says so, then
+ * throws, so the controller backs off.
  */
-export function createReconciler(deps: ReconcilerDeps) {
+export function createReconciler(deps: ReconcilerDeps): Reconcile {
   const now = deps.now ?? (() => new Date());
 
-  return async function reconcile(key: string): Promise<ReconcileResult> {
+  return async function reconcile(key, { log }) {
     const stored = deps.getApp(key);
     if (!stored) return {}; // deleted: the garbage collector removes its Pods
-    const log = deps.log.child({ namespace: stored.metadata.namespace, name: stored.metadata.name });
-
-    let status: DistrolessAppStatus;
     const parsed = validateApp({ ...stored, status: undefined });
     if (!parsed.ok) {
-      status = invalidSpecStatus(stored, parsed.problems.map((p) => `${p.path}: ${p.message}`).join('; '), now());
-    } else {
-      // Said once per generation: the status's observedGeneration records that it was.
-      if (stored.status?.observedGeneration !== stored.metadata.generation) {
-        for (const w of parsed.warnings) await deps.events.record(stored, 'Warning', 'ShellInImage', `${w.path}: ${w.message}`);
-      }
-      const pods = deps.podsOf(key);
-      const { problem, created } = await applyActions(stored, planActions({ app: parsed.app, pods }), log);
-      status = computeStatus({ app: parsed.app, pods: withCreated(pods, created), problem, previous: stored.status, now: now() });
+      await publish(stored, invalidSpecStatus(stored, joined(parsed.problems), now()), log);
+      return { requeueAfterMs: STALLED_RECHECK_MS };
     }
-    await writeStatus(stored, status, log);
-    const stall = newStall(stored.status, status);
-    if (stall) await deps.events.record(stored, 'Warning', stall.reason, stall.message);
-    const state = stateOf(status);
-    return state === 'stalled' ? { state, requeueAfterMs: STALLED_RECHECK_MS } : { state };
+    if (stored.status?.observedGeneration !== stored.metadata.generation) await warn(stored, parsed.warnings);
+    const observation = observe(parsed.app, deps.podsOf(key));
+    const written = await write(stored, plan(observation), log);
+    const status = computeStatus(observation, written, stored.status, now());
+    await publish(stored, status, log);
+    if (written.retry !== undefined) throw written.retry;
+    return stalledOf(status) ? { requeueAfterMs: STALLED_RECHECK_MS } : {};
   };
 
-  /**
-   * Writes the plan and returns the Pods it created; a Pod the API server
-   * refuses stops the round and becomes the problem.
-   */
-  async function applyActions(app: StoredApp, actions: Action[], log: Logger): Promise<{ problem?: Problem; created: V1Pod[] }> {
-    const podsPath = `/api/v1/namespaces/${app.metadata.namespace}/pods`;
-    const created: V1Pod[] = [];
+  /** Writes the plan in order; a refused Pod or a failure worth retrying ends the round there. */
+  async function write(app: StoredApp, actions: Action[], log: Logger): Promise<Written> {
+    let created = 0;
     for (const action of actions) {
+      const pod = action.kind === 'create' ? action.pod.metadata?.name : action.name;
       try {
-        if (action.kind === 'create') {
-          created.push(await deps.rest.request<V1Pod>(HttpMethod.POST, podsPath, { body: action.pod }));
-          log.info({ pod: action.pod.metadata?.name }, 'created pod');
-        } else {
-          await deps.rest.request(HttpMethod.DELETE, `${podsPath}/${action.name}`, {
-            body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: action.uid } },
-          });
-          log.info({ pod: action.name, reason: action.reason }, 'deleted pod');
-        }
+        if (action.kind === 'create') created += await createPod(app, action.pod);
+        else await deletePod(app, action.name, action.uid);
+        log.info({ pod, ...(action.kind === 'delete' ? { reason: action.reason } : {}) }, `${action.kind}d pod`);
       } catch (err) {
-        // Names are deterministic: AlreadyExists means an earlier create landed
-        // before the cache saw it. NotFound or a uid Conflict on delete means the
-        // Pod is gone already.
-        if (action.kind === 'create' && isAlreadyExists(err)) continue;
-        if (action.kind === 'delete' && (isNotFound(err) || isConflict(err))) continue;
-        if (action.kind === 'create' && err instanceof KubeError && (err.status === 403 || err.status === 422)) {
-          return { created, problem: { reason: 'PodRejected', message: `pod ${action.pod.metadata?.name}: ${err.message}` } };
-        }
-        throw err;
+        const verdict = failedWrite(action.kind, err);
+        if (verdict === 'done') continue;
+        if (verdict === 'stalled') return { created, problem: { reason: 'PodRejected', message: `pod ${pod}: ${messageOf(err)}` } };
+        return { created, retrying: `${action.kind} of pod ${pod} failed, retrying: ${messageOf(err)}`, retry: err };
       }
     }
     return { created };
   }
 
-  async function writeStatus(app: StoredApp, status: DistrolessAppStatus, log: Logger): Promise<void> {
+  async function createPod(app: StoredApp, pod: V1Pod): Promise<number> {
+    await deps.rest.request('POST', { type: PODS, namespace: app.metadata.namespace }, { body: pod });
+    return 1;
+  }
+
+  async function deletePod(app: StoredApp, name: string, uid: string): Promise<void> {
+    await deps.rest.request('DELETE', { type: PODS, namespace: app.metadata.namespace, name }, {
+      // The uid precondition: a newer Pod of the same name is never the one deleted.
+      body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid } },
+    });
+  }
+
+  /** Patches the status when it changed, and announces a new stall with a Warning Event. */
+  async function publish(app: StoredApp, status: DistrolessAppStatus, log: Logger): Promise<void> {
     if (app.status && statusEqual(app.status, status)) return;
     const { namespace, name } = app.metadata;
-    // A merge patch of the whole status: the operator owns every field of it, and
-    // a patch cannot conflict with a concurrent metadata write.
-    await deps.rest.request(HttpMethod.PATCH, `/apis/${API_VERSION}/namespaces/${namespace}/${PLURAL}/${name}/status`, {
-      body: { status },
-      contentType: 'application/merge-patch+json',
-    });
+    try {
+      // A merge patch of the whole status: the operator owns every field of it, and
+      // a patch cannot conflict with a concurrent metadata write.
+      await deps.rest.request('PATCH', { type: DISTROLESS_APPS, namespace, name, subresource: 'status' }, {
+        body: { status },
+        contentType: 'application/merge-patch+json',
+      });
+    } catch (err) {
+      if (failedWrite('status' satisfies Write, err) === 'done') return;
+      throw err;
+    }
     log.debug({ conditions: status.conditions?.map((c) => `${c.type}=${c.status}`) }, 'status updated');
+    const stall = newStall(app.status, status);
+    if (stall) await deps.events.record(app, 'Warning', stall.reason, stall.message);
+  }
+
+  /** What validation allows but worth a word: said once per generation, which the status's observedGeneration records. */
+  async function warn(app: StoredApp, warnings: FieldProblem[]): Promise<void> {
+    for (const w of warnings) await deps.events.record(app, 'Warning', 'ShellInImage', `${w.path}: ${w.message}`);
   }
 }
 
-export type Reconcile = ReturnType<typeof createReconciler>;
+const joined = (problems: FieldProblem[]): string => problems.map((p) => `${p.path}: ${p.message}`).join('; ');

@@ -1,8 +1,9 @@
 import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
-import type { Condition, DistrolessApp, DistrolessAppStatus } from '../api/schema.js';
-import { canonicalJson, templateHash as hashOfApp } from '../render/hash.js';
+import type { Condition, DistrolessAppStatus } from '../api/schema.js';
+import { canonicalJson } from '../render/hash.js';
 import { INIT_CONTAINER } from '../render/pod.js';
-import { hashOf, indexOf, isFinished, isOwnedBy, isReady, isTerminating, nameOf } from './pods.js';
+import type { Observation, ObservedPod } from './observe.js';
+import { nameOf } from './pods.js';
 
 /** Something wrong that a human must fix; becomes Stalled=True with this reason. */
 export interface Problem {
@@ -10,17 +11,27 @@ export interface Problem {
   message: string;
 }
 
-export interface StatusInput {
-  app: DistrolessApp;
-  pods: V1Pod[];
-  /** A problem met while writing, such as a Pod the API server refused. */
+/** What this round's writes came to. */
+export interface Outcome {
+  /** Pods created: of the current template, live, not Ready yet. The cache shows them only later. */
+  created: number;
+  /** A write the API server refused for good, such as a Pod PodSecurity rejects. */
   problem?: Problem | undefined;
-  previous?: DistrolessAppStatus | undefined;
-  now: Date;
+  /** A write that failed and will be retried, with what went wrong. */
+  retrying?: string | undefined;
 }
+
+/** The one judgement the three conditions express. */
+type Verdict =
+  | { state: 'stalled'; reason: string; message: string }
+  | { state: 'ready'; message: string }
+  | { state: 'progressing'; reason: string; message: string };
 
 const IMAGE_PULL_REASONS = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull']);
 const CONTAINER_CONFIG_REASONS = new Set(['CreateContainerConfigError', 'CreateContainerError', 'RunContainerError']);
+
+/** A retried write says so in Reconciling, so kstatus and Argo CD see that progress is being retried. */
+export const RETRY_REASON = 'ProgressingWithRetry';
 
 /**
  * The status an app should show, kstatus-style: Ready, Reconciling and Stalled.
@@ -28,76 +39,72 @@ const CONTAINER_CONFIG_REASONS = new Set(['CreateContainerConfigError', 'CreateC
  * lastTransitionTime, which moves only when a condition's status does. That is
  * what lets a converged app cost no writes.
  */
-export function computeStatus({ app, pods, problem, previous, now }: StatusInput): DistrolessAppStatus {
-  const hash = hashOfApp(app);
+export function computeStatus(observation: Observation, outcome: Outcome, previous: DistrolessAppStatus | undefined, now: Date): DistrolessAppStatus {
+  const { app, live, updated } = observation;
   const desired = app.spec.replicas;
-  const live = pods.filter((p) => isOwnedBy(p, app) && !isTerminating(p));
-  const current = live.filter((p) => hashOf(p) === hash);
-  const readyCurrent = current.filter((p) => isReady(p) && (indexOf(p) ?? Infinity) < desired).length;
-  const stalled = problem ?? podProblem(current);
-
-  let ready: Pick<Condition, 'status' | 'reason' | 'message'>;
-  let reconciling: Pick<Condition, 'status' | 'reason' | 'message'>;
-  if (stalled) {
-    ready = { status: 'False', reason: stalled.reason, message: stalled.message };
-    reconciling = { status: 'False', reason: stalled.reason, message: 'progress needs a human; see the Stalled condition' };
-  } else if (readyCurrent === desired && live.length === desired) {
-    const message = `${desired} of ${desired} pods ready`;
-    ready = { status: 'True', reason: 'Ready', message };
-    reconciling = { status: 'False', reason: 'Ready', message };
-  } else {
-    const reason = progressReason({ live: live.length, current: current.length, finished: live.filter(isFinished).length, desired });
-    const message = `${readyCurrent} of ${desired} pods ready`;
-    ready = { status: 'False', reason, message };
-    reconciling = { status: 'True', reason, message };
-  }
-  const stalledCondition = stalled
-    ? { status: 'True' as const, reason: stalled.reason, message: stalled.message }
-    : { status: 'False' as const, reason: 'AsExpected', message: 'no problem needs a human' };
-
+  const readyCurrent = updated.filter((p) => p.ready && (p.index ?? Infinity) < desired).length;
   const generation = app.metadata.generation ?? 0;
   return {
     observedGeneration: generation,
-    replicas: live.length,
-    readyReplicas: live.filter(isReady).length,
-    updatedReplicas: current.length,
-    templateHash: hash,
+    replicas: live.length + outcome.created,
+    readyReplicas: live.filter((p) => p.ready).length,
+    updatedReplicas: updated.length + outcome.created,
+    templateHash: observation.templateHash,
     replicaSummary: `${readyCurrent}/${desired}`,
-    conditions: [
-      condition('Ready', ready, generation, previous, now),
-      condition('Reconciling', reconciling, generation, previous, now),
-      condition('Stalled', stalledCondition, generation, previous, now),
-    ],
+    conditions: conditionsFor(verdictOf(observation, outcome, readyCurrent), generation, previous, now),
   };
 }
 
+function verdictOf(observation: Observation, outcome: Outcome, readyCurrent: number): Verdict {
+  const desired = observation.app.spec.replicas;
+  const problem = outcome.problem ?? podProblem(observation.updated);
+  if (problem) return { state: 'stalled', ...problem };
+  if (outcome.retrying) return { state: 'progressing', reason: RETRY_REASON, message: outcome.retrying };
+  const live = observation.live.length + outcome.created;
+  if (readyCurrent === desired && live === desired) return { state: 'ready', message: `${desired} of ${desired} pods ready` };
+  const updated = observation.updated.length + outcome.created;
+  const reason = progressReason({ live, updated, finished: observation.finished.length, desired });
+  return { state: 'progressing', reason, message: `${readyCurrent} of ${desired} pods ready` };
+}
+
 /** What the operator is busy with, most telling first; a reason is a CamelCase word, as kstatus tools show it. */
-function progressReason(count: { live: number; current: number; finished: number; desired: number }): string {
-  if (count.current < count.live) return 'Updating';
+function progressReason(count: { live: number; updated: number; finished: number; desired: number }): string {
+  if (count.updated < count.live) return 'Updating';
   if (count.finished > 0) return 'Replacing';
   if (count.live > count.desired) return 'ScalingDown';
-  if (count.current < count.desired) return 'Creating';
+  if (count.updated < count.desired) return 'Creating';
   return 'Initialising';
 }
 
-/** The status of an app whose spec the operator refuses: Stalled, with the pod counts left as they were. */
+/** The status of an app whose spec the operator refuses: Stalled, with the Pod counts left as they were. */
 export function invalidSpecStatus(
-  app: { metadata: { generation?: number }; status?: DistrolessAppStatus },
+  app: { metadata: { generation?: number | undefined }; status?: DistrolessAppStatus | undefined },
   message: string,
   now: Date,
 ): DistrolessAppStatus {
   const generation = app.metadata.generation ?? 0;
-  const previous = app.status;
-  const stalled = { status: 'True' as const, reason: 'InvalidSpec', message };
-  return {
-    ...previous,
-    observedGeneration: generation,
-    conditions: [
-      condition('Ready', { status: 'False', reason: 'InvalidSpec', message }, generation, previous, now),
-      condition('Reconciling', { status: 'False', reason: 'InvalidSpec', message: 'progress needs a human; see the Stalled condition' }, generation, previous, now),
-      condition('Stalled', stalled, generation, previous, now),
-    ],
-  };
+  const verdict: Verdict = { state: 'stalled', reason: 'InvalidSpec', message };
+  return { ...app.status, observedGeneration: generation, conditions: conditionsFor(verdict, generation, app.status, now) };
+}
+
+/** Ready, Reconciling and Stalled for a verdict: the one place conditions are made. */
+function conditionsFor(verdict: Verdict, generation: number, previous: DistrolessAppStatus | undefined, now: Date): Condition[] {
+  const make = (type: string, status: Condition['status'], reason: string, message: string) => condition(type, { status, reason, message }, generation, previous, now);
+  switch (verdict.state) {
+    case 'stalled':
+      return [
+        make('Ready', 'False', verdict.reason, verdict.message),
+        make('Reconciling', 'False', verdict.reason, 'progress needs a human; see the Stalled condition'),
+        make('Stalled', 'True', verdict.reason, verdict.message),
+      ];
+    case 'ready':
+      return [make('Ready', 'True', 'Ready', verdict.message), make('Reconciling', 'False', 'Ready', verdict.message), notStalled()];
+    case 'progressing':
+      return [make('Ready', 'False', verdict.reason, verdict.message), make('Reconciling', 'True', verdict.reason, verdict.message), notStalled()];
+  }
+  function notStalled(): Condition {
+    return make('Stalled', 'False', 'AsExpected', 'no problem needs a human');
+  }
 }
 
 /**
@@ -142,8 +149,8 @@ function condition(
 }
 
 /** A failing init container or an image that cannot be pulled, in the Pods of the current template. */
-function podProblem(pods: V1Pod[]): Problem | undefined {
-  for (const pod of [...pods].sort((a, b) => nameOf(a).localeCompare(nameOf(b)))) {
+function podProblem(updated: ObservedPod[]): Problem | undefined {
+  for (const pod of updated.map((p) => p.pod).sort((a, b) => nameOf(a).localeCompare(nameOf(b)))) {
     for (const status of pod.status?.initContainerStatuses ?? []) {
       const failure = initFailure(status);
       if (failure) return { reason: 'InitContainerFailed', message: `pod ${nameOf(pod)}: init container "${status.name}" ${failure}` };

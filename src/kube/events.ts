@@ -1,5 +1,5 @@
-import { HttpMethod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { EVENTS } from './resources.js';
 import type { Rest } from './rest.js';
 
 export interface EventSubject {
@@ -9,7 +9,7 @@ export interface EventSubject {
 }
 
 /**
- * Writes core/v1 Events about apps. Best effort: a failure is logged, never
+ * Writes core/v1 Events about objects. Best effort: a failure is logged, never
  * thrown. When to speak is the reconciler's call (on a change of status), so a
  * converged or stuck app writes none per resync.
  */
@@ -25,7 +25,7 @@ export class EventRecorder {
     const { name, namespace = 'default', uid = '' } = subject.metadata;
     const now = new Date().toISOString();
     try {
-      await this.rest.request(HttpMethod.POST, `/api/v1/namespaces/${namespace}/events`, {
+      await this.rest.request('POST', { type: EVENTS, namespace }, {
         body: {
           apiVersion: 'v1',
           kind: 'Event',
@@ -43,7 +43,7 @@ export class EventRecorder {
         },
       });
     } catch (err) {
-      this.log.warn({ namespace, name, reason, err: String(err) }, 'could not record an event');
+      this.log.warn({ namespace, name, reason, err }, 'could not record an event');
     }
   }
 }

@@ -1,33 +1,27 @@
-import { HttpMethod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import type { Cache, ChangeHandler, ChangeType, KubeObject } from './cache.js';
+import { objectKey } from './cache.js';
+import type { ResourceRef, ResourceType } from './resources.js';
 import { isGone, isNotFound, type Rest } from './rest.js';
 import { backoffDelay, sleep } from './wait.js';
-
-export interface KubeObject {
-  metadata?: { name?: string; namespace?: string; resourceVersion?: string; uid?: string };
-}
-
-export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 export interface InformerOptions<T> {
   /** For logs and metrics: pods, distrolessapps. */
   name: string;
   rest: Rest;
-  /** Collection path, such as /api/v1/pods or /api/v1/namespaces/shop/pods. */
-  path: string;
+  type: ResourceType;
+  /** One namespace; all when absent. */
+  namespace?: string | undefined;
   labelSelector?: string;
   log: Logger;
-  onChange: (type: ChangeType, object: T) => void;
   /** A watch that sends nothing, not even a bookmark, for this long is presumed dead. */
   watchInactivityMs?: number;
   pageSize?: number;
   /** Called after every full list, the first included: a relist is how a lost watch recovers. */
   onList?: () => void;
-  /** Secondary index, such as pods by the app they belong to; undefined leaves an object out. */
+  /** Secondary index, such as Pods by the app that controls them; undefined leaves an object out. */
   indexBy?: (object: T) => string | undefined;
 }
-
-export const objectKey = (o: KubeObject) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 
 /**
  * A list-then-watch cache that does not die. Unlike client-node's informer, which
@@ -38,8 +32,10 @@ export const objectKey = (o: KubeObject) => `${o.metadata?.namespace ?? ''}/${o.
  * - treats a silent connection as dead and reconnects;
  * - logs and survives an exception thrown by a change handler.
  */
-export class Informer<T extends KubeObject> {
+export class Informer<T extends KubeObject> implements Cache<T> {
   private readonly store = new Map<string, T>();
+  private readonly handlers: ChangeHandler<T>[] = [];
+  private readonly collection: ResourceRef;
   private readonly index = new Map<string, Map<string, T>>();
   private resourceVersion = '';
   private stopped = false;
@@ -51,7 +47,14 @@ export class Informer<T extends KubeObject> {
   /** The last list or watch found the resource not served (404). */
   missing = false;
 
-  constructor(private readonly options: InformerOptions<T>) {}
+  constructor(private readonly options: InformerOptions<T>) {
+    this.collection = { type: options.type, namespace: options.namespace };
+  }
+
+  /** Called on every change after the cache has applied it; a handler that throws is logged, and the cache stays consistent. */
+  subscribe(handler: ChangeHandler<T>): void {
+    this.handlers.push(handler);
+  }
 
   start(): void {
     void this.run();
@@ -130,10 +133,10 @@ export class Informer<T extends KubeObject> {
         if (isNotFound(err)) {
           // The resource is not served at all: for DistrolessApps, the CRD was removed.
           // Said once per outage, loudly, not once per retry.
-          if (!this.missing) log.error({ informer: name, path: this.options.path }, 'the API server does not serve this resource (is the CRD installed?); waiting for it');
+          if (!this.missing) log.error({ informer: name, resource: this.options.type }, 'the API server does not serve this resource (is the CRD installed?); waiting for it');
           this.missing = true;
           needList = true;
-        } else log.warn({ informer: name, err: String(err), retryInMs: delay }, 'list/watch failed; retrying');
+        } else log.warn({ informer: name, err, retryInMs: delay }, 'list/watch failed; retrying');
         this.wakeSleep = new AbortController();
         await sleep(delay, this.wakeSleep.signal);
       }
@@ -141,12 +144,12 @@ export class Informer<T extends KubeObject> {
   }
 
   private async relist(): Promise<void> {
-    const { rest, path, labelSelector, pageSize = 500 } = this.options;
+    const { rest, labelSelector, pageSize = 500 } = this.options;
     const items: T[] = [];
     let continueToken: string | undefined;
     let listVersion = '';
     do {
-      const page = await rest.request<{ items: T[]; metadata: { resourceVersion: string; continue?: string } }>(HttpMethod.GET, path, {
+      const page = await rest.request<{ items: T[]; metadata: { resourceVersion: string; continue?: string } }>('GET', this.collection, {
         query: { labelSelector, limit: pageSize, continue: continueToken },
       });
       items.push(...page.items);
@@ -181,7 +184,7 @@ export class Informer<T extends KubeObject> {
 
   /** Watches until the connection ends: 'closed' to resume, 'gone' to relist; throws on failure. */
   private watchOnce(): Promise<'closed' | 'gone'> {
-    const { rest, path, labelSelector, watchInactivityMs = 90_000 } = this.options;
+    const { rest, labelSelector, watchInactivityMs = 90_000 } = this.options;
     return new Promise((resolve, reject) => {
       let gone = false;
       const query = {
@@ -193,7 +196,7 @@ export class Informer<T extends KubeObject> {
       };
       rest
         .watch(
-          path,
+          this.collection,
           query,
           {
             onEvent: (type, object) => {
@@ -232,10 +235,12 @@ export class Informer<T extends KubeObject> {
   }
 
   private notify(type: ChangeType, object: T): void {
-    try {
-      this.options.onChange(type, object);
-    } catch (err) {
-      this.options.log.error({ informer: this.options.name, err }, 'change handler threw; the cache stays consistent');
+    for (const handler of this.handlers) {
+      try {
+        handler(type, object);
+      } catch (err) {
+        this.options.log.error({ informer: this.options.name, err }, 'change handler threw; the cache stays consistent');
+      }
     }
   }
 }

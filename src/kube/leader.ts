@@ -1,5 +1,5 @@
-import { HttpMethod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { LEASES, apiVersionOf, type ResourceRef } from './resources.js';
 import { isConflict, isNotFound, type Rest } from './rest.js';
 import { sleep } from './wait.js';
 
@@ -50,12 +50,8 @@ export class LeaderElector {
     this.retryPeriodMs = options.retryPeriodMs ?? 2_000;
   }
 
-  get isLeader(): boolean {
-    return this.leading;
-  }
-
-  private get path(): string {
-    return `/apis/coordination.k8s.io/v1/namespaces/${this.options.namespace}/leases`;
+  private get lease(): ResourceRef {
+    return { type: LEASES, namespace: this.options.namespace, name: this.options.name };
   }
 
   /**
@@ -93,13 +89,13 @@ export class LeaderElector {
     if (!this.leading) return;
     this.leading = false;
     try {
-      const lease = await this.rest.request<Lease>(HttpMethod.GET, `${this.path}/${this.options.name}`);
+      const lease = await this.rest.request<Lease>('GET', this.lease);
       if (lease.spec.holderIdentity !== this.options.identity) return;
       lease.spec = { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: now() };
-      await this.rest.request(HttpMethod.PUT, `${this.path}/${this.options.name}`, { body: lease });
+      await this.rest.request('PUT', this.lease, { body: lease });
       this.log.info({ lease: this.options.name }, 'released the lease');
     } catch (err) {
-      this.log.warn({ err: String(err) }, 'could not release the lease; it will expire');
+      this.log.warn({ err }, 'could not release the lease; it will expire');
     }
   }
 
@@ -109,12 +105,12 @@ export class LeaderElector {
     try {
       let lease: Lease;
       try {
-        lease = await this.rest.request<Lease>(HttpMethod.GET, `${this.path}/${name}`);
+        lease = await this.rest.request<Lease>('GET', this.lease);
       } catch (err) {
         if (!isNotFound(err)) throw err;
-        await this.rest.request(HttpMethod.POST, this.path, {
+        await this.rest.request('POST', { type: LEASES, namespace }, {
           body: {
-            apiVersion: 'coordination.k8s.io/v1',
+            apiVersion: apiVersionOf(LEASES),
             kind: 'Lease',
             metadata: { name, namespace },
             spec: { holderIdentity: identity, leaseDurationSeconds: this.durationSec, acquireTime: now(), renewTime: now(), leaseTransitions: 0 },
@@ -136,10 +132,10 @@ export class LeaderElector {
         renewTime: now(),
         leaseTransitions: (spec.leaseTransitions ?? 0) + (takingOver ? 1 : 0),
       };
-      await this.rest.request(HttpMethod.PUT, `${this.path}/${name}`, { body: lease });
+      await this.rest.request('PUT', this.lease, { body: lease });
       return true;
     } catch (err) {
-      if (!isConflict(err)) this.log.warn({ err: String(err) }, 'lease request failed');
+      if (!isConflict(err)) this.log.warn({ err }, 'lease request failed');
       return false;
     }
   }

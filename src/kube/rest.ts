@@ -1,6 +1,6 @@
-import { KubeConfig, Watch } from '@kubernetes/client-node';
-import { HttpMethod, RequestContext } from '@kubernetes/client-node';
+import { RequestContext, Watch, type HttpMethod, type KubeConfig } from '@kubernetes/client-node';
 import { fetch, type Dispatcher } from 'undici';
+import { pathOf, resourceLabel, type ResourceRef } from './resources.js';
 
 /**
  * The one door to the API server. Requests go through undici with the same TLS
@@ -27,14 +27,14 @@ export const isConflict = (err: unknown) => err instanceof KubeError && err.stat
 export const isAlreadyExists = (err: unknown) => err instanceof KubeError && err.status === 409 && err.reason === 'AlreadyExists';
 export const isGone = (err: unknown) => statusOf(err) === 410;
 
-export type Verb = 'get' | 'list' | 'create' | 'update' | 'patch' | 'delete';
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+export type WriteVerb = 'create' | 'update' | 'patch' | 'delete';
+export type Query = Record<string, string | number | boolean | undefined>;
 
 export interface RequestOptions {
-  query?: Record<string, string | number | boolean | undefined>;
+  query?: Query;
   body?: unknown;
   contentType?: string;
-  /** Counted under this resource name, for the write metrics. */
-  resource?: string;
 }
 
 export interface WatchHandlers {
@@ -43,20 +43,15 @@ export interface WatchHandlers {
 }
 
 export interface Rest {
-  request<T = any>(method: HttpMethod, path: string, options?: RequestOptions): Promise<T>;
-  watch(path: string, query: Record<string, string | number | boolean | undefined>, handlers: WatchHandlers, inactivityMs: number): Promise<AbortController>;
-  /** Called after every successful write, for metrics and tests. */
-  onWrite?: (verb: Verb, resource: string) => void;
+  request<T = any>(method: Method, target: ResourceRef, options?: RequestOptions): Promise<T>;
+  watch(collection: ResourceRef, query: Query, handlers: WatchHandlers, inactivityMs: number): Promise<AbortController>;
+  /** Called after every successful write with its verb and resource label (`pods`, `distrolessapps/status`), for metrics. */
+  onWrite?: (verb: WriteVerb, resource: string) => void;
   /** Called when a new connection to the API server opens (watches aside): a steady climb means connections are not reused. */
   onConnect?: () => void;
 }
 
-const WRITE_VERBS: Partial<Record<HttpMethod, Verb>> = {
-  [HttpMethod.POST]: 'create',
-  [HttpMethod.PUT]: 'update',
-  [HttpMethod.PATCH]: 'patch',
-  [HttpMethod.DELETE]: 'delete',
-};
+const WRITE_VERBS: Partial<Record<Method, WriteVerb>> = { POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
 
 export function restClient(kc: KubeConfig, userAgent: string, timeoutMs = 30_000): Rest {
   const cluster = kc.getCurrentCluster();
@@ -72,10 +67,11 @@ export function restClient(kc: KubeConfig, userAgent: string, timeoutMs = 30_000
   let dispatcher: Dispatcher | undefined;
 
   const rest: Rest = {
-    async request(method, path, options = {}) {
+    async request(method, target, options = {}) {
+      const path = pathOf(target);
       const url = new URL(server + path);
       for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-      const ctx = new RequestContext(url.toString(), method);
+      const ctx = new RequestContext(url.toString(), method as HttpMethod);
       await kc.applySecurityAuthentication(ctx);
       if (!dispatcher) {
         dispatcher = ctx.getDispatcher() as Dispatcher | undefined;
@@ -98,17 +94,17 @@ export function restClient(kc: KubeConfig, userAgent: string, timeoutMs = 30_000
       const text = await response.text();
       if (!response.ok) throw errorFromStatus(response.status, text, `${method} ${path}`);
       const verb = WRITE_VERBS[method];
-      if (verb) rest.onWrite?.(verb, options.resource ?? resourceOf(path));
+      if (verb) rest.onWrite?.(verb, resourceLabel(target));
       return (text ? JSON.parse(text) : undefined) as never;
     },
 
-    async watch(path, query, handlers, inactivityMs) {
+    async watch(collection, query, handlers, inactivityMs) {
       const watcher = new Watch(kc);
       // Watch aborts a connection that sends nothing for this long: with bookmarks on,
       // a healthy idle watch still speaks, so silence means a dead connection.
       (watcher as unknown as { requestTimeoutMs: number }).requestTimeoutMs = inactivityMs;
       return watcher.watch(
-        path,
+        pathOf(collection),
         query,
         (type, object) => handlers.onEvent(type, object as Record<string, any>),
         (err) => handlers.onDone(err),
@@ -130,12 +126,4 @@ function errorFromStatus(status: number, text: string, what: string): KubeError 
 function describeFetchError(err: unknown): string {
   const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
   return cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
-}
-
-/** `pods`, `distrolessapps/status`, `leases`... from an API path. */
-export function resourceOf(path: string): string {
-  const parts = path.split('?')[0]!.split('/').filter(Boolean);
-  const ns = parts.indexOf('namespaces');
-  const rest = ns >= 0 && parts.length > ns + 2 ? parts.slice(ns + 2) : parts.slice(parts[0] === 'api' ? 2 : 3);
-  return rest.length >= 3 ? `${rest[0]}/${rest[2]}` : (rest[0] ?? 'unknown');
 }

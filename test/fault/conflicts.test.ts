@@ -1,8 +1,9 @@
-import { HttpMethod } from '@kubernetes/client-node';
 import { validApp } from '../fixtures/invalid-apps.js';
+import { DISTROLESS_APPS } from '../../src/controller/resources.js';
+import type { ResourceRef } from '../../src/kube/resources.js';
 import { isConflict } from '../../src/kube/rest.js';
 import { createNamespace, kubectlOk, testKubeconfig } from '../integration/helpers.js';
-import { startOperator, type OperatorProcess } from '../integration/operator.js';
+import { startOperator, type OperatorProcess } from '../../dev/operator-process.js';
 import { CRD, adminRest, applyApps, converge, report, world } from './support.js';
 
 // Scenario 4: another writer races the operator on the same apps, updating their
@@ -28,13 +29,13 @@ afterAll(async () => {
 });
 
 /** Read, change, write with the read resourceVersion; on 409, read again. Returns the 409s met. */
-async function updateWithRetry(path: string, change: (app: any) => void): Promise<number> {
+async function updateWithRetry(target: ResourceRef, change: (app: any) => void): Promise<number> {
   const rest = adminRest();
   for (let conflicts = 0; ; conflicts++) {
-    const app = await rest.request(HttpMethod.GET, path.replace(/\/status$/, ''));
+    const app = await rest.request('GET', { ...target, subresource: undefined });
     change(app);
     try {
-      await rest.request(HttpMethod.PUT, path, { body: app });
+      await rest.request('PUT', target, { body: app });
       return conflicts;
     } catch (err) {
       if (!isConflict(err) || conflicts > 100) throw err;
@@ -47,17 +48,16 @@ describe('write conflicts', () => {
     const rest = adminRest();
     await applyApps(ns, Array.from({ length: APPS }, (_, i) => validApp(`race-${i}`)));
     await converge(ns, 'the starting point');
-    const base = `/apis/distroless.dev/v1alpha1/namespaces/${ns}/distrolessapps`;
     let racerConflicts = 0;
     let racerWrites = 0;
     for (let round = 0; round < ROUNDS; round++) {
       await Promise.all(
         Array.from({ length: APPS }, async (_, i) => {
-          const path = `${base}/race-${i}`;
+          const app: ResourceRef = { type: DISTROLESS_APPS, namespace: ns, name: `race-${i}` };
           // A spec change, so the operator writes this app's status meanwhile.
-          const spec = rest.request(HttpMethod.PATCH, path, { body: { spec: { replicas: 1 + ((round + i) % 3) } }, contentType: 'application/merge-patch+json' });
-          const labels = updateWithRetry(path, (app) => (app.metadata.labels = { ...app.metadata.labels, race: String(round) }));
-          const status = updateWithRetry(`${path}/status`, (app) => (app.status = { ...app.status, replicas: 999 }));
+          const spec = rest.request('PATCH', app, { body: { spec: { replicas: 1 + ((round + i) % 3) } }, contentType: 'application/merge-patch+json' });
+          const labels = updateWithRetry(app, (app) => (app.metadata.labels = { ...app.metadata.labels, race: String(round) }));
+          const status = updateWithRetry({ ...app, subresource: 'status' }, (app) => (app.status = { ...app.status, replicas: 999 }));
           const [, a, b] = await Promise.all([spec, labels, status]);
           racerConflicts += a + b;
           racerWrites += 2;

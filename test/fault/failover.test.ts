@@ -1,7 +1,8 @@
-import { HttpMethod } from '@kubernetes/client-node';
+import { DISTROLESS_APPS } from '../../src/controller/resources.js';
 import { validApp } from '../fixtures/invalid-apps.js';
-import { SYSTEM_NS, controlPlane, createNamespace, kubectlOk, serviceAccountKubeconfig, waitFor } from '../integration/helpers.js';
-import { startOperator, type OperatorProcess } from '../integration/operator.js';
+import { SYSTEM_NS, controlPlane, createNamespace, kubectlOk, serviceAccountKubeconfig } from '../integration/helpers.js';
+import { waitFor } from '../../dev/wait-for.js';
+import { startOperator, type OperatorProcess } from '../../dev/operator-process.js';
 import { CRD, adminRest, applyApps, converge, report } from './support.js';
 
 // Scenario 5: two operators under one Lease; the leader is SIGKILLed (no release).
@@ -42,7 +43,7 @@ describe('leader failover', () => {
     const churn = (async () => {
       const rest = adminRest();
       for (let n = 0; churning; n++) {
-        await rest.request(HttpMethod.PATCH, `/apis/distroless.dev/v1alpha1/namespaces/${ns}/distrolessapps/fo-${n % 30}`, {
+        await rest.request('PATCH', { type: DISTROLESS_APPS, namespace: ns, name: `fo-${n % 30}` }, {
           body: { spec: { replicas: 1 + (n % 3) } },
           contentType: 'application/merge-patch+json',
         });

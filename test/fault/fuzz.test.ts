@@ -1,8 +1,9 @@
-import { HttpMethod } from '@kubernetes/client-node';
+import { DISTROLESS_APPS } from '../../src/controller/resources.js';
 import { KubeError } from '../../src/kube/rest.js';
 import { invalidCases, validApp, type Manifest } from '../fixtures/invalid-apps.js';
-import { createNamespace, kubectlOk, testKubeconfig, waitFor } from '../integration/helpers.js';
-import { startOperator, type OperatorProcess } from '../integration/operator.js';
+import { createNamespace, kubectlOk, testKubeconfig } from '../integration/helpers.js';
+import { waitFor } from '../../dev/wait-for.js';
+import { startOperator, type OperatorProcess } from '../../dev/operator-process.js';
 import { CRD, adminRest, random, report, world } from './support.js';
 
 // Scenario 6: 1,000 DistrolessApps, random valid and invalid, applied as kubectl
@@ -121,12 +122,11 @@ describe('fuzzed specs', () => {
     })();
 
     const refused = new Map<number, string>();
-    const path = `/apis/distroless.dev/v1alpha1/namespaces/${ns}/distrolessapps`;
     for (let i = 0; i < cases.length; i += 16) {
       await Promise.all(
         cases.slice(i, i + 16).map(async (c, k) => {
           try {
-            await rest.request(HttpMethod.POST, path, { body: c.app, query: { fieldValidation: 'Strict' } });
+            await rest.request('POST', { type: DISTROLESS_APPS, namespace: ns }, { body: c.app, query: { fieldValidation: 'Strict' } });
           } catch (err) {
             if (!(err instanceof KubeError) || err.status === 0) throw err;
             refused.set(i + k, err.message);

@@ -1,10 +1,14 @@
-import { HttpMethod, KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type { ResourceRef, ResourceType } from '../../src/kube/resources.js';
 import { KubeError, restClient } from '../../src/kube/rest.js';
 import { testKubeconfig } from './helpers.js';
 
 // The REST client against the real API server: what the operator's request
 // path costs in connections, and what a refusal looks like to a caller.
+
+const NAMESPACES: ResourceType = { group: '', version: 'v1', plural: 'namespaces' };
+const defaultNamespace: ResourceRef = { type: NAMESPACES, name: 'default' };
 
 function client() {
   const kc = new KubeConfig();
@@ -32,7 +36,7 @@ describe('restClient', () => {
   it('reuses its connection: 50 requests one after another open one, and onConnect reports it', async () => {
     const { rest, reported } = client();
     const { opened } = await connectionsDuring(async () => {
-      for (let i = 0; i < 50; i++) await rest.request(HttpMethod.GET, '/api/v1/namespaces/default');
+      for (let i = 0; i < 50; i++) await rest.request('GET', defaultNamespace);
     });
     expect(opened).toBe(1);
     expect(reported()).toBe(1);
@@ -41,7 +45,7 @@ describe('restClient', () => {
   it('carries concurrent requests over HTTP/2, opening no more connections than requests in flight', async () => {
     const { rest, reported } = client();
     const { opened, protocols } = await connectionsDuring(async () => {
-      for (let round = 0; round < 10; round++) await Promise.all(Array.from({ length: 4 }, () => rest.request(HttpMethod.GET, '/api/v1/namespaces/default')));
+      for (let round = 0; round < 10; round++) await Promise.all(Array.from({ length: 4 }, () => rest.request('GET', defaultNamespace)));
     });
     expect(opened).toBeGreaterThanOrEqual(1);
     expect(opened).toBeLessThanOrEqual(4);
@@ -51,7 +55,7 @@ describe('restClient', () => {
 
   it('turns a refusal into a KubeError with the Status reason', async () => {
     const { rest } = client();
-    const err = await rest.request(HttpMethod.GET, '/api/v1/namespaces/no-such-namespace-here').catch((e: unknown) => e);
+    const err = await rest.request('GET', { type: NAMESPACES, name: 'no-such-namespace-here' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KubeError);
     expect(err).toMatchObject({ status: 404, reason: 'NotFound' });
   });

@@ -1,7 +1,7 @@
 import type { Condition, DistrolessAppStatus } from '../../../src/api/schema.js';
-import { computeStatus, invalidSpecStatus, newStall, statusEqual } from '../../../src/controller/status.js';
+import { invalidSpecStatus, newStall, statusEqual } from '../../../src/controller/status.js';
 import { render } from '../../../src/render/pod.js';
-import { foreignPod, makeApp, podsOf, terminating, withAppStatus, withInitStatus, withState } from './world.js';
+import { foreignPod, makeApp, podsOf, statusFor, terminating, withAppStatus, withInitStatus, withState } from './world.js';
 
 const T0 = new Date('2030-05-01T10:00:00.123Z');
 const T1 = new Date('2030-05-01T10:05:00.000Z');
@@ -19,7 +19,7 @@ const summary = (status: DistrolessAppStatus) =>
 
 describe('computeStatus', () => {
   it('reports a converged app as Ready, not Reconciling, not Stalled, with every count', () => {
-    const status = computeStatus({ app: app3, pods: podsOf(app3), now: T0 });
+    const status = statusFor({ app: app3, pods: podsOf(app3), now: T0 });
     expect(status).toMatchObject({
       observedGeneration: 4,
       replicas: 3,
@@ -38,14 +38,14 @@ describe('computeStatus', () => {
 
   it('reports an app scaled to zero with no Pods as Ready', () => {
     const app0 = makeApp((m) => (m.spec.replicas = 0));
-    const status = computeStatus({ app: app0, pods: [], now: T0 });
+    const status = statusFor({ app: app0, pods: [], now: T0 });
     expect(status.replicaSummary).toBe('0/0');
     expect(conditionOf(status, 'Ready').status).toBe('True');
   });
 
   it('ignores foreign Pods in every count', () => {
     const pods = [...podsOf(app3), withState(foreignPod(app3, 'web-by-hand'), 'Ready'), withState(foreignPod(app3, 'web-x', { uid: 'other', controller: true }), 'Ready')];
-    expect(computeStatus({ app: app3, pods, now: T0 })).toEqual(computeStatus({ app: app3, pods: podsOf(app3), now: T0 }));
+    expect(statusFor({ app: app3, pods, now: T0 })).toEqual(statusFor({ app: app3, pods: podsOf(app3), now: T0 }));
   });
 
   it.each([
@@ -57,14 +57,14 @@ describe('computeStatus', () => {
     ['ScalingDown', 'surplus Pods', () => podsOf(makeApp((m) => (m.spec.replicas = 5))), '3/3'],
     ['Updating', 'Pods of an old template', () => podsOf(makeApp((m) => ((m.spec.replicas = 3), (m.spec.app.args = ['--old'])))), '0/3'],
   ])('reports Reconciling=True reason %s for %s', (reason, _, pods, replicaSummary) => {
-    const status = computeStatus({ app: app3, pods: pods(), now: T0 });
+    const status = statusFor({ app: app3, pods: pods(), now: T0 });
     expect(summary(status)).toEqual({ Ready: `False/${reason}`, Reconciling: `True/${reason}`, Stalled: 'False/AsExpected' });
     expect(status.replicaSummary).toBe(replicaSummary);
   });
 
   it('counts Pods of every template in replicas and readyReplicas, the current ones in updatedReplicas', () => {
     const old = podsOf(makeApp((m) => ((m.spec.replicas = 3), (m.spec.app.args = ['--old']))));
-    const status = computeStatus({ app: app3, pods: [...old, ...podsOf(app3, 'Running').slice(0, 1)], now: T0 });
+    const status = statusFor({ app: app3, pods: [...old, ...podsOf(app3, 'Running').slice(0, 1)], now: T0 });
     expect(status).toMatchObject({ replicas: 4, readyReplicas: 3, updatedReplicas: 1, replicaSummary: '0/3' });
   });
 
@@ -78,7 +78,7 @@ describe('computeStatus', () => {
     it('InitContainerFailed when the init container exited non-zero, naming the Pod and the exit code', () => {
       const pods = podsOf(app3, 'Pending');
       pods[1] = withInitStatus(pods[1]!, { state: { terminated: { exitCode: 3, reason: 'Error', message: 'initdb: permission denied' } } });
-      const message = expectStalled(computeStatus({ app: app3, pods, now: T0 }), 'InitContainerFailed');
+      const message = expectStalled(statusFor({ app: app3, pods, now: T0 }), 'InitContainerFailed');
       expect(message).toContain(pods[1]!.metadata!.name);
       expect(message).toContain('code 3');
       expect(message).toContain('initdb: permission denied');
@@ -90,7 +90,7 @@ describe('computeStatus', () => {
         state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 40s restarting failed container' } },
         lastState: { terminated: { exitCode: 127, reason: 'Error' } },
       });
-      const message = expectStalled(computeStatus({ app: app3, pods, now: T0 }), 'InitContainerFailed');
+      const message = expectStalled(statusFor({ app: app3, pods, now: T0 }), 'InitContainerFailed');
       expect(message).toContain(pods[0]!.metadata!.name);
       expect(message).toContain('127');
       expect(message).toContain('CrashLoopBackOff');
@@ -100,13 +100,13 @@ describe('computeStatus', () => {
       const pods = podsOf(app3, 'Pending');
       pods[0] = withInitStatus(pods[0]!, { state: { terminated: { exitCode: 0, reason: 'Completed' } } });
       pods[1] = withInitStatus(pods[1]!, { state: { running: {} } });
-      expect(conditionOf(computeStatus({ app: app3, pods, now: T0 }), 'Stalled').status).toBe('False');
+      expect(conditionOf(statusFor({ app: app3, pods, now: T0 }), 'Stalled').status).toBe('False');
     });
 
     it.each(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName'])('ImagePullFailed when the init container waits with %s', (reason) => {
       const pods = podsOf(app3, 'Pending');
       pods[2] = withInitStatus(pods[2]!, { image: 'alpine:nope', state: { waiting: { reason, message: 'manifest unknown' } } });
-      const message = expectStalled(computeStatus({ app: app3, pods, now: T0 }), 'ImagePullFailed');
+      const message = expectStalled(statusFor({ app: app3, pods, now: T0 }), 'ImagePullFailed');
       expect(message).toContain(pods[2]!.metadata!.name);
       expect(message).toContain(reason);
       expect(message).toContain('alpine:nope');
@@ -115,26 +115,26 @@ describe('computeStatus', () => {
     it('ImagePullFailed when the distroless container cannot be pulled', () => {
       const pods = podsOf(app3, 'Pending');
       pods[0] = withAppStatus(pods[0]!, { state: { waiting: { reason: 'ImagePullBackOff' } } });
-      const message = expectStalled(computeStatus({ app: app3, pods, now: T0 }), 'ImagePullFailed');
+      const message = expectStalled(statusFor({ app: app3, pods, now: T0 }), 'ImagePullFailed');
       expect(message).toContain('"app"');
     });
 
     it('ignores the troubles of a Pod of an old template, which is on its way out', () => {
       const old = podsOf(makeApp((m) => ((m.spec.replicas = 3), (m.spec.app.args = ['--old']))), 'Pending');
       old[0] = withInitStatus(old[0]!, { state: { terminated: { exitCode: 1 } } });
-      expect(conditionOf(computeStatus({ app: app3, pods: old, now: T0 }), 'Stalled').status).toBe('False');
+      expect(conditionOf(statusFor({ app: app3, pods: old, now: T0 }), 'Stalled').status).toBe('False');
     });
 
     it.each([
       ['InvalidSpec', 'spec.podTemplate.labels[distroless.dev/x]: label distroless.dev/x is reserved'],
       ['PodRejected', 'pod web-abc-0: violates PodSecurity "restricted:latest"'],
     ] as const)('%s from the given problem, with its message', (reason, message) => {
-      const status = computeStatus({ app: app3, pods: podsOf(app3), problem: { reason, message }, now: T0 });
+      const status = statusFor({ app: app3, pods: podsOf(app3), problem: { reason, message }, now: T0 });
       expect(expectStalled(status, reason)).toBe(message);
     });
 
     it('invalidSpecStatus keeps the counts the app had and marks it stalled', () => {
-      const previous = computeStatus({ app: app3, pods: podsOf(app3), now: T0 });
+      const previous = statusFor({ app: app3, pods: podsOf(app3), now: T0 });
       const status = invalidSpecStatus({ metadata: { generation: 5 }, status: previous }, 'spec.replicas: must be at most 1000', T1);
       expect(status).toMatchObject({ observedGeneration: 5, replicas: 3, readyReplicas: 3, replicaSummary: '3/3' });
       expect(expectStalled(status, 'InvalidSpec')).toBe('spec.replicas: must be at most 1000');
@@ -143,29 +143,29 @@ describe('computeStatus', () => {
 
   describe('stability, which lets a converged app cost no status writes', () => {
     it('gives a deep-equal status when computed again later from the same world', () => {
-      const first = computeStatus({ app: app3, pods: podsOf(app3), now: T0 });
-      const again = computeStatus({ app: app3, pods: podsOf(app3), previous: first, now: T1 });
+      const first = statusFor({ app: app3, pods: podsOf(app3), now: T0 });
+      const again = statusFor({ app: app3, pods: podsOf(app3), previous: first, now: T1 });
       expect(again).toEqual(first);
       expect(statusEqual(first, again)).toBe(true);
     });
 
     it('keeps lastTransitionTime of a condition whose status stays, even when its reason changes', () => {
-      const creating = computeStatus({ app: app3, pods: [], now: T0 });
-      const initialising = computeStatus({ app: app3, pods: podsOf(app3, 'Pending'), previous: creating, now: T1 });
+      const creating = statusFor({ app: app3, pods: [], now: T0 });
+      const initialising = statusFor({ app: app3, pods: podsOf(app3, 'Pending'), previous: creating, now: T1 });
       expect(conditionOf(initialising, 'Reconciling')).toMatchObject({ status: 'True', reason: 'Initialising', lastTransitionTime: '2030-05-01T10:00:00Z' });
     });
 
     it('moves lastTransitionTime of the conditions whose status flips, and only those', () => {
-      const progressing = computeStatus({ app: app3, pods: podsOf(app3, 'Pending'), now: T0 });
-      const ready = computeStatus({ app: app3, pods: podsOf(app3), previous: progressing, now: T1 });
+      const progressing = statusFor({ app: app3, pods: podsOf(app3, 'Pending'), now: T0 });
+      const ready = statusFor({ app: app3, pods: podsOf(app3), previous: progressing, now: T1 });
       expect(conditionOf(ready, 'Ready').lastTransitionTime).toBe('2030-05-01T10:05:00Z');
       expect(conditionOf(ready, 'Reconciling').lastTransitionTime).toBe('2030-05-01T10:05:00Z');
       expect(conditionOf(ready, 'Stalled').lastTransitionTime).toBe('2030-05-01T10:00:00Z');
     });
 
     it('follows a new generation in observedGeneration without moving lastTransitionTime', () => {
-      const first = computeStatus({ app: app3, pods: podsOf(app3), now: T0 });
-      const next = computeStatus({ app: makeApp((m) => (m.spec.replicas = 3), 5), pods: podsOf(app3), previous: first, now: T1 });
+      const first = statusFor({ app: app3, pods: podsOf(app3), now: T0 });
+      const next = statusFor({ app: makeApp((m) => (m.spec.replicas = 3), 5), pods: podsOf(app3), previous: first, now: T1 });
       expect(next.observedGeneration).toBe(5);
       expect(next.conditions?.map((c) => [c.observedGeneration, c.lastTransitionTime])).toEqual([
         [5, '2030-05-01T10:00:00Z'],
@@ -178,7 +178,7 @@ describe('computeStatus', () => {
 });
 
 describe('statusEqual', () => {
-  const status = computeStatus({ app: app3, pods: podsOf(app3), now: T0 });
+  const status = statusFor({ app: app3, pods: podsOf(app3), now: T0 });
 
   it('ignores key order, as a status read back from the API server has its own', () => {
     const shuffled: DistrolessAppStatus = {
@@ -202,7 +202,7 @@ describe('statusEqual', () => {
 });
 
 describe('newStall', () => {
-  const ready = computeStatus({ app: app3, pods: podsOf(app3), now: T0 });
+  const ready = statusFor({ app: app3, pods: podsOf(app3), now: T0 });
   const stalled = (message: string) => invalidSpecStatus({ metadata: { generation: 4 }, status: ready }, message, T1);
 
   it('is the Stalled condition when an app stalls', () => {

@@ -1,12 +1,34 @@
 import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
-import type { DistrolessApp } from '../../../src/api/schema.js';
+import type { DistrolessApp, DistrolessAppStatus } from '../../../src/api/schema.js';
 import { validateApp } from '../../../src/api/validate.js';
 import { LABEL_APP, LABEL_TEMPLATE_HASH, render } from '../../../src/render/pod.js';
-import { planActions, type Action } from '../../../src/controller/plan.js';
+import { observe } from '../../../src/controller/observe.js';
+import { plan, type Action } from '../../../src/controller/plan.js';
+import { computeStatus, type Problem } from '../../../src/controller/status.js';
 import { isFinished, isReady, isTerminating } from '../../../src/controller/pods.js';
 import { validApp, type Manifest } from '../../fixtures/invalid-apps.js';
 
 // Factories and a tiny simulated cluster for the pure controller tests.
+
+/** The plan for an app and the Pods the cache holds for it. */
+export function planFor({ app, pods }: { app: DistrolessApp; pods: V1Pod[] }): Action[] {
+  return plan(observe(app, pods));
+}
+
+export interface StatusCase {
+  app: DistrolessApp;
+  pods: V1Pod[];
+  now: Date;
+  previous?: DistrolessAppStatus;
+  problem?: Problem;
+  created?: number;
+  retrying?: string;
+}
+
+/** The status for an app, its cached Pods and what this round's writes came to (nothing, unless said). */
+export function statusFor({ app, pods, now, previous, problem, created = 0, retrying }: StatusCase): DistrolessAppStatus {
+  return computeStatus(observe(app, pods), { created, problem, retrying }, previous, now);
+}
 
 export const APP_UID = 'uid-of-the-app';
 export const NAMESPACE = 'shop';
@@ -117,7 +139,7 @@ export class World {
   }
 
   plan(app: DistrolessApp): Action[] {
-    return planActions({ app, pods: this.pods });
+    return planFor({ app, pods: this.pods });
   }
 
   apply(actions: Action[]): void {

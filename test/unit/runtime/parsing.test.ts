@@ -1,5 +1,4 @@
 import { parseDuration } from '../../../src/cli/run-options.js';
-import { resourceOf } from '../../../src/kube/rest.js';
 import { parseAddress } from '../../../src/runtime/server.js';
 
 describe('run flag parsing', () => {
@@ -22,15 +21,4 @@ describe('run flag parsing', () => {
   ])('reads the address %s', (text, address) => expect(parseAddress(text)).toEqual(address));
 
   it('refuses an address without a port', () => expect(() => parseAddress('localhost')).toThrow('invalid address "localhost"'));
-});
-
-describe('resourceOf', () => {
-  it.each([
-    ['/api/v1/namespaces/a/pods', 'pods'],
-    ['/api/v1/namespaces/a/pods/p1', 'pods'],
-    ['/api/v1/namespaces/a/events', 'events'],
-    ['/apis/distroless.dev/v1alpha1/namespaces/a/distrolessapps/x/status', 'distrolessapps/status'],
-    ['/apis/coordination.k8s.io/v1/namespaces/a/leases/l', 'leases'],
-    ['/api/v1/pods', 'pods'],
-  ])('names %s as %s', (path, resource) => expect(resourceOf(path)).toBe(resource));
 });
