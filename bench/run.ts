@@ -3,20 +3,22 @@ import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { validateApp } from '../src/api/validate.js';
 import { LABEL_APP, render } from '../src/render/pod.js';
 import { createLogger } from '../src/runtime/log.js';
 import { Informer, type KubeObject } from '../src/kube/informer.js';
 import { restClient, type Rest } from '../src/kube/rest.js';
 import { sleep } from '../src/kube/wait.js';
-import { kubectlPath } from '../test/controlplane/kubectl.js';
-import { startControlPlane, type AuditEvent, type Component, type ControlPlane } from '../test/controlplane/launcher.js';
-import { readVersions } from '../test/controlplane/versions.js';
-import { validApp } from '../test/fixtures/invalid-apps.js';
+import { kubectlPath } from '../dev/controlplane/kubectl.js';
+import { startControlPlane, type AuditEvent, type Component, type ControlPlane } from '../dev/controlplane/launcher.js';
+import { readVersions } from '../dev/controlplane/versions.js';
+import { parseFlags, positiveInteger, usageError } from '../dev/flags.js';
+import { sumMetric } from '../dev/metrics.js';
+import { startOperator, type OperatorProcess } from '../dev/operator-process.js';
+import { validApp } from '../dev/sample-app.js';
+import { serviceAccountKubeconfig } from '../dev/service-account.js';
+import { waitFor } from '../dev/wait-for.js';
 import { summarizeDir } from './profile.js';
-import { serviceAccountKubeconfig, waitFor } from '../test/integration/helpers.js';
-import { startOperator, sumMetric, type OperatorProcess } from '../test/integration/operator.js';
 
 // `npm run bench [-- --sizes=100,1000,5000]`: how the operator behaves as work
 // grows, beside a floor (a bare client creating the same Pods) and a peer
@@ -27,7 +29,8 @@ import { startOperator, sumMetric, type OperatorProcess } from '../test/integrat
 
 const root = new URL('../', import.meta.url).pathname;
 const PARTS = ['operator', 'floor', 'peer', 'latency'] as const;
-const { values: flags } = parseArgs({
+const USAGE = `npm run bench [-- --sizes=N,...] [--parts=${PARTS.join(',')}] [--cpu-profile] [--out=DIR]`;
+const { values: flags } = parseFlags(USAGE, {
   options: {
     sizes: { type: 'string', default: '100,1000,5000' },
     parts: { type: 'string', default: PARTS.join(',') },
@@ -36,10 +39,9 @@ const { values: flags } = parseArgs({
     out: { type: 'string', default: join(root, 'bench/results') },
   },
 });
-const SIZES = flags.sizes!.split(',').map(Number);
-const parts = new Set(flags.parts!.split(','));
-for (const p of parts) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`--parts: "${p}" is not one of ${PARTS.join(', ')}`);
-for (const n of SIZES) if (!Number.isInteger(n) || n < 1) throw new Error(`--sizes: "${n}" is not a positive whole number`);
+const SIZES = flags.sizes.split(',').map((n) => positiveInteger('sizes', n, USAGE));
+const parts = new Set(flags.parts.split(','));
+for (const p of parts) if (!(PARTS as readonly string[]).includes(p)) usageError(`--parts: "${p}" is not one of ${PARTS.join(', ')}`, USAGE);
 const CONCURRENCY = 4; // the operator's default workers; every client here creates at this concurrency
 const RESYNC_S = 15;
 const NS = 'bench';

@@ -1,6 +1,7 @@
 import { validApp, type Manifest } from '../fixtures/invalid-apps.js';
-import { controlPlane, createNamespace, kubectlOk, testKubeconfig, waitFor } from '../integration/helpers.js';
-import { startOperator, type OperatorProcess } from '../integration/operator.js';
+import { controlPlane, createNamespace, kubectlOk, testKubeconfig } from '../integration/helpers.js';
+import { waitFor } from '../../dev/wait-for.js';
+import { startOperator, type OperatorProcess } from '../../dev/operator-process.js';
 import { CRD, applyApps, converge, report } from './support.js';
 
 // Scenarios 2 and 3: the control plane fails under the operator.

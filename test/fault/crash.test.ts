@@ -1,6 +1,6 @@
 import { validApp, type Manifest } from '../fixtures/invalid-apps.js';
 import { createNamespace, kubectlOk, testKubeconfig } from '../integration/helpers.js';
-import { startOperator, type OperatorProcess } from '../integration/operator.js';
+import { startOperator, type OperatorProcess } from '../../dev/operator-process.js';
 import { CRD, applyApps, converge, invariants, random, report, world } from './support.js';
 
 // Scenario 1: the operator is SIGKILLed at random moments while 200 apps converge,

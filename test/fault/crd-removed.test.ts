@@ -1,6 +1,7 @@
 import { validApp } from '../fixtures/invalid-apps.js';
-import { createNamespace, kubectlOk, testKubeconfig, waitFor } from '../integration/helpers.js';
-import { startOperator, type OperatorProcess } from '../integration/operator.js';
+import { createNamespace, kubectlOk, testKubeconfig } from '../integration/helpers.js';
+import { waitFor } from '../../dev/wait-for.js';
+import { startOperator, type OperatorProcess } from '../../dev/operator-process.js';
 import { CRD, applyApps, converge, report } from './support.js';
 
 // Scenario 8: the DistrolessApp CRD is deleted under a running operator, which

@@ -1,6 +1,6 @@
 import { validApp } from '../fixtures/invalid-apps.js';
 import { createNamespace, getJson, kubectlOk, testKubeconfig } from '../integration/helpers.js';
-import { startOperator, type OperatorProcess } from '../integration/operator.js';
+import { startOperator, type OperatorProcess } from '../../dev/operator-process.js';
 import { CRD, applyApps, converge, report, world } from './support.js';
 
 // Scenario 7: big and odd specs that are valid and must simply work: names at the

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import * as yaml from 'js-yaml';
 import { restClient, type Rest } from '../../src/kube/rest.js';
 import type { Manifest } from '../fixtures/invalid-apps.js';
-import { kubectlOk, testKubeconfig, waitFor } from '../integration/helpers.js';
+import { kubectlOk, testKubeconfig } from '../integration/helpers.js';
+import { waitFor } from '../../dev/wait-for.js';
 
 // Shared by the fault suite: a client for bulk work, the invariants every scenario
 // checks after a fault, and the report the README's reliability figures come from.

@@ -2,9 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 // kstatus itself (sigs.k8s.io/cli-utils), built from the Go module proxy by
-// scripts/build-kstatus.sh: the rules Flux and kpt wait on, not our reading of them.
+// dev/build-kstatus.sh: the rules Flux and kpt wait on, not our reading of them.
 
-const script = fileURLToPath(new URL('../../scripts/build-kstatus.sh', import.meta.url));
+const script = fileURLToPath(new URL('../../dev/build-kstatus.sh', import.meta.url));
 let binary: string | undefined;
 
 function kstatusBinary(): string {

@@ -4,7 +4,8 @@ import * as yaml from 'js-yaml';
 import { render } from '../../src/render/pod.js';
 import { validateApp } from '../../src/api/validate.js';
 import { invalidCases, validApp } from '../fixtures/invalid-apps.js';
-import { kubectl, createNamespace, waitFor } from './helpers.js';
+import { kubectl, createNamespace } from './helpers.js';
+import { waitFor } from '../../dev/wait-for.js';
 
 // The CRD, its schema and CEL rules, and the rendered Pods, checked by the real
 // kube-apiserver through the real kubectl.

@@ -1,5 +1,6 @@
 import * as yaml from 'js-yaml';
-import { createNamespace, getJson, kubectl, kubectlOk, waitFor } from './helpers.js';
+import { createNamespace, getJson, kubectl, kubectlOk } from './helpers.js';
+import { waitFor } from '../../dev/wait-for.js';
 
 // The local control plane itself: scheduling, kwok as the kubelet, garbage
 // collection and PodSecurity admission all work, so the operator's tests can

@@ -2,8 +2,9 @@ import * as yaml from 'js-yaml';
 import { validApp } from '../fixtures/invalid-apps.js';
 import { argoHealth } from '../gitops/argocd.js';
 import { kstatus } from '../gitops/kstatus.js';
-import { createNamespace, getJson, kubectlOk, testKubeconfig, waitFor } from './helpers.js';
-import { startOperator, type OperatorProcess } from './operator.js';
+import { createNamespace, getJson, kubectlOk, testKubeconfig } from './helpers.js';
+import { waitFor } from '../../dev/wait-for.js';
+import { startOperator, type OperatorProcess } from '../../dev/operator-process.js';
 import { recordWatch } from './watch.js';
 
 // The status the operator writes, as GitOps tools read it: every version of a live

@@ -1,5 +1,5 @@
 // Starts one real control plane for the integration run, in a supervisor process
-// (test/controlplane/cli.ts up --foreground) that also stops it if jest dies
+// (dev/controlplane/cli.ts up --foreground) that also stops it if jest dies
 // without a teardown. If it cannot start, this throws with the supervisor's output
 // (which names the failing component and ends with its log) and the run fails: no
 // suite is ever skipped for a missing component.
@@ -21,7 +21,7 @@ export default async function globalSetup() {
   const { NODE_OPTIONS: _vmModules, ...env } = process.env;
   const child = spawn(
     process.execPath,
-    ['--import', pathToFileURL(`${root}node_modules/tsx/dist/loader.mjs`).href, `${root}test/controlplane/cli.ts`, 'up', '--foreground', '--watch-stdin', '--nodes=2'],
+    ['--import', pathToFileURL(`${root}node_modules/tsx/dist/loader.mjs`).href, `${root}dev/controlplane/cli.ts`, 'up', '--foreground', '--watch-stdin', '--nodes=2'],
     { stdio: ['pipe', 'pipe', 'pipe'], env },
   );
   let output = '';

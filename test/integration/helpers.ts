@@ -1,16 +1,11 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import * as yaml from 'js-yaml';
 import { randomBytes } from 'node:crypto';
-import { ControlPlane } from '../controlplane/launcher.js';
-import { kubectlPath } from '../controlplane/kubectl.js';
+import { ControlPlane } from '../../dev/controlplane/launcher.js';
+import { kubectlPath } from '../../dev/controlplane/kubectl.js';
+import { serviceAccountKubeconfig as serviceAccountKubeconfigOf } from '../../dev/service-account.js';
+import { waitFor } from '../../dev/wait-for.js';
 
-const root = new URL('../../', import.meta.url).pathname;
-
-/** Where config/ installs the operator, and where its ServiceAccount lives. */
-export const SYSTEM_NS = 'distroless-operator-system';
+export { SYSTEM_NS } from '../../dev/service-account.js';
 
 export interface KubectlResult {
   code: number;
@@ -56,23 +51,6 @@ export async function kubectlOk(args: string[], options: { input?: string; kubec
   return r.stdout;
 }
 
-/** Polls until fn returns something other than undefined or false; tight polling, generous time-out. */
-export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, options: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<T> {
-  const { timeoutMs = 60_000, intervalMs = 100, what = 'condition' } = options;
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await fn();
-      if (value !== undefined && value !== false) return value as T;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
-
 /** A fresh namespace with a unique name, optionally labelled (Pod Security levels, say). */
 export async function createNamespace(prefix: string, labels: Record<string, string> = {}): Promise<string> {
   const name = `${prefix}-${randomBytes(3).toString('hex')}`.slice(0, 63);
@@ -87,26 +65,7 @@ export async function getJson<T = any>(args: string[], kubeconfig?: string): Pro
   return JSON.parse(await kubectlOk([...args, '-o', 'json'], kubeconfig ? { kubeconfig } : {})) as T;
 }
 
-/** A kubeconfig that authenticates as the operator's ServiceAccount with a bound token. */
-export async function serviceAccountKubeconfig(adminKubeconfig = testKubeconfig()): Promise<string> {
-  const as = { kubeconfig: adminKubeconfig };
-  await kubectl(['create', 'namespace', SYSTEM_NS], as);
-  await kubectlOk(['apply', '-k', join(root, 'config/rbac')], as);
-  const token = (await kubectlOk(['create', 'token', 'distroless-operator', '-n', SYSTEM_NS, '--duration=4h'], as)).trim();
-  const admin = yaml.load(readFileSync(adminKubeconfig, 'utf8')) as any;
-  const cluster = admin.clusters[0].cluster;
-  const path = join(mkdtempSync(join(tmpdir(), 'dlo-sa-')), 'operator.kubeconfig');
-  writeFileSync(
-    path,
-    yaml.dump({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'local', cluster }],
-      users: [{ name: 'distroless-operator', user: { token } }],
-      contexts: [{ name: 'local', context: { cluster: 'local', user: 'distroless-operator' } }],
-      'current-context': 'local',
-    }),
-  );
-  return path;
+/** The operator ServiceAccount's kubeconfig on the test control plane (or another, given its admin kubeconfig). */
+export function serviceAccountKubeconfig(adminKubeconfig = testKubeconfig()): Promise<string> {
+  return serviceAccountKubeconfigOf(adminKubeconfig);
 }
-

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { createNamespace, getJson, kubectl, kubectlOk, run, testKubeconfig, waitFor } from './helpers.js';
+import { createNamespace, getJson, kubectl, kubectlOk, run, testKubeconfig } from './helpers.js';
+import { waitFor } from '../../dev/wait-for.js';
 
 // What a platform team runs: the kustomize bases applied with the real kubectl, and
 // README's main-job command against this cluster.
@@ -42,7 +43,7 @@ describe('config/ kustomize bases', () => {
 describe('npm start --once', () => {
   it('installs the CRD, runs the operator, applies the examples, and exits 0 once every one is Ready', async () => {
     const ns = `start-${Date.now().toString(36)}`;
-    const { code, stdout, stderr } = await run(join(root, 'node_modules/.bin/tsx'), [join(root, 'scripts/start.ts'), '--once', '--namespace', ns], {
+    const { code, stdout, stderr } = await run(join(root, 'node_modules/.bin/tsx'), [join(root, 'dev/start.ts'), '--once', '--namespace', ns], {
       env: { ...process.env, KUBECONFIG: testKubeconfig() },
     });
     expect(stderr).toBe('');

@@ -1,8 +1,10 @@
 import { join } from 'node:path';
 import * as yaml from 'js-yaml';
 import { validApp, type Manifest } from '../fixtures/invalid-apps.js';
-import { SYSTEM_NS, controlPlane, createNamespace, getJson, kubectl, kubectlOk, serviceAccountKubeconfig, waitFor } from './helpers.js';
-import { startOperator, sumMetric, type OperatorProcess } from './operator.js';
+import { SYSTEM_NS, controlPlane, createNamespace, getJson, kubectl, kubectlOk, serviceAccountKubeconfig } from './helpers.js';
+import { waitFor } from '../../dev/wait-for.js';
+import { startOperator, type OperatorProcess } from '../../dev/operator-process.js';
+import { sumMetric } from '../../dev/metrics.js';
 import { recordWatch } from './watch.js';
 
 // The operator as a real process, on the real control plane, authenticated as its

@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as yaml from 'js-yaml';
 import { validApp } from '../fixtures/invalid-apps.js';
-import { kubectlPath } from '../controlplane/kubectl.js';
-import { createNamespace, getJson, kubectlOk, run, testKubeconfig, waitFor } from './helpers.js';
-import { startOperator, type OperatorProcess } from './operator.js';
+import { kubectlPath } from '../../dev/controlplane/kubectl.js';
+import { createNamespace, getJson, kubectlOk, run, testKubeconfig } from './helpers.js';
+import { waitFor } from '../../dev/wait-for.js';
+import { startOperator, type OperatorProcess } from '../../dev/operator-process.js';
 
 // The kubectl plugin as people use it: the real kubectl finds `kubectl-distroless`
 // on PATH and runs it. The operator runs too, watching this suite's namespace only.

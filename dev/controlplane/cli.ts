@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { parseFlags, positiveInteger, usageError } from '../flags.js';
 import { ControlPlane, startControlPlane } from './launcher.js';
 
 // `up [--nodes=N]`   starts a control plane for people, detached (it outlives this
@@ -16,9 +17,16 @@ import { ControlPlane, startControlPlane } from './launcher.js';
 // dir that names its state.json (pids, ports, logs).
 
 const pointer = join(process.env.DISTROLESS_CACHE_DIR ?? join(homedir(), '.cache', 'distroless-operator'), 'dev-cluster.json');
-const [command = 'up', ...flags] = process.argv.slice(2);
-const flag = (name: string) => flags.includes(`--${name}`);
-const nodes = Number(flags.find((f) => f.startsWith('--nodes='))?.split('=')[1] ?? 1);
+const USAGE = 'tsx dev/controlplane/cli.ts up [--nodes=N] [--foreground [--watch-stdin]] | status | down';
+const COMMANDS = ['up', 'status', 'down'];
+const { values: flags, positionals } = parseFlags(USAGE, {
+  allowPositionals: true,
+  options: { nodes: { type: 'string', default: '1' }, foreground: { type: 'boolean', default: false }, 'watch-stdin': { type: 'boolean', default: false } },
+});
+const [command = 'up', ...extra] = positionals;
+if (!COMMANDS.includes(command)) usageError(`unknown command ${JSON.stringify(command)}`, USAGE);
+if (extra.length) usageError(`unexpected argument ${JSON.stringify(extra[0])}`, USAGE);
+const nodes = positiveInteger('nodes', flags.nodes, USAGE);
 const say = (line: string) => process.stderr.write(`[control plane] ${line}\n`);
 
 /** The control plane `up` started, if its pointer and state are still there. */
@@ -47,7 +55,7 @@ async function foreground(): Promise<void> {
   setInterval(() => {
     if (process.ppid !== parent) void stop();
   }, 500);
-  if (flag('watch-stdin')) {
+  if (flags['watch-stdin']) {
     process.stdin.on('end', () => void stop());
     process.stdin.on('error', () => void stop());
     process.stdin.resume();
@@ -94,14 +102,13 @@ async function down(): Promise<void> {
 }
 
 try {
-  if (command === 'up' && flag('foreground')) await foreground();
+  if (command === 'up' && flags.foreground) await foreground();
   else if (command === 'up') {
     await up();
     // The detached components are unref'd; nothing else should keep this script alive.
     process.exit(0);
   } else if (command === 'status') status();
-  else if (command === 'down') await down();
-  else throw new Error(`unknown command ${JSON.stringify(command)}: use up [--nodes=N] [--foreground], status or down`);
+  else await down();
 } catch (err) {
   process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);

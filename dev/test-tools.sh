@@ -16,5 +16,5 @@ if ! command -v "${DLO_LUA:-lua5.1}" >/dev/null; then
     exit 1
   fi
 fi
-bash "$root/scripts/build-control-plane.sh" >/dev/null
-bash "$root/scripts/build-kstatus.sh" >/dev/null
+bash "$root/dev/build-control-plane.sh" >/dev/null
+bash "$root/dev/build-kstatus.sh" >/dev/null

@@ -1,17 +1,19 @@
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { parseFlags, positiveInteger } from '../flags.js';
 import { kubectlPath } from './kubectl.js';
 import { startControlPlane, type ControlPlane } from './launcher.js';
 
-// A check of the launcher itself, outside jest: `npx tsx test/controlplane/smoke.ts
+// A check of the launcher itself, outside jest: `npx tsx dev/controlplane/smoke.ts
 // [--parallel=N] [--restart]` starts N control planes at once (they must not
 // collide), prints how long each took to be ready, runs kubectl against each,
 // optionally restarts etcd and kube-apiserver, stops them all and checks that no
 // process and no directory is left behind.
 
-const flags = process.argv.slice(2);
-const parallel = Number(flags.find((f) => f.startsWith('--parallel='))?.split('=')[1] ?? 1);
-const restart = flags.includes('--restart');
+const USAGE = 'tsx dev/controlplane/smoke.ts [--parallel=N] [--restart]';
+const { values: flags } = parseFlags(USAGE, { options: { parallel: { type: 'string', default: '1' }, restart: { type: 'boolean', default: false } } });
+const parallel = positiveInteger('parallel', flags.parallel, USAGE);
+const restart = flags.restart;
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
 function kubectl(plane: ControlPlane, args: string[]): string {

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePorts } from '../ports.js';
+import { StopWaiting, waitFor } from '../wait-for.js';
 import { ensureBinaries } from './binaries.js';
 import { createPki, writeKubeconfig, type Pki } from './pki.js';
 import { readVersions } from './versions.js';
@@ -382,35 +383,6 @@ export async function terminate(pids: number[], signal: NodeJS.Signals = 'SIGTER
   }
 }
 
-/**
- * n distinct free loopback ports. All n listeners are held open together, so the
- * kernel cannot hand out the same port twice; between closing them and the
- * components binding them is the only window for a collision.
- */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    const ports: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const server = createServer();
-      servers.push(server);
-      ports.push(
-        await new Promise<number>((resolve, reject) => {
-          server.once('error', reject);
-          server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port));
-        }),
-      );
-    }
-    return ports;
-  } finally {
-    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  }
-}
-
-export async function freePort(): Promise<number> {
-  return (await freePorts(1))[0]!;
-}
-
 function tail(path: string, lines = 40): string {
   if (!existsSync(path)) return '(no log)';
   return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
@@ -419,19 +391,19 @@ function tail(path: string, lines = 40): string {
 const died = (component: Component, state: ControlPlaneState, when: string) => {
   // The log itself goes with the temp dir when a failed start cleans up; its end travels in the message.
   const { log } = state.components[component];
-  return new Error(`${component} exited ${when}; the end of its log:\n${tail(log)}`);
+  return new StopWaiting(`${component} exited ${when}; the end of its log:\n${tail(log)}`);
 };
 
 /** Polls a component's health; fails naming the component, with its log, if it dies or never gets there. */
 async function waitHealthy(component: Component, state: ControlPlaneState, timeoutMs = 90_000): Promise<void> {
   const { pid, log } = state.components[component];
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (!alive(pid)) throw died(component, state, 'during start-up');
-    if (await isHealthy(component, state)) return;
-    if (Date.now() > deadline) throw new Error(`${component} not healthy within ${timeoutMs / 1000}s; the end of its log:\n${tail(log)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitFor(
+    () => {
+      if (!alive(pid)) throw died(component, state, 'during start-up');
+      return isHealthy(component, state);
+    },
+    { timeoutMs, intervalMs: 100, timeoutError: () => new Error(`${component} not healthy within ${timeoutMs / 1000}s; the end of its log:\n${tail(log)}`) },
+  );
 }
 
 async function isHealthy(component: Component, state: ControlPlaneState): Promise<boolean> {
@@ -517,25 +489,32 @@ export function nodeManifest(name: string): Record<string, unknown> {
  * component that dies meanwhile fails the start at once, with its log.
  */
 async function waitForCluster(state: ControlPlaneState, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    for (const c of START_ORDER) if (!alive(state.components[c].pid)) throw died(c, state, 'while the cluster settled');
-    const nodes = await api(state, 'GET', '/api/v1/nodes?labelSelector=type%3Dkwok');
-    const items = nodes.status === 200 ? ((JSON.parse(nodes.body) as { items: NodeObject[] }).items ?? []) : [];
-    const ready = items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
-    const sa = await api(state, 'GET', '/api/v1/namespaces/default/serviceaccounts/default');
-    if (ready >= state.nodes.length && sa.status === 200) return;
-    if (Date.now() > deadline) {
-      // Name the component that owes what is missing.
-      const culprit: Component = ready < state.nodes.length ? 'kwok' : 'kube-controller-manager';
-      const log = state.components[culprit].log;
-      throw new Error(
-        `the cluster did not settle within ${timeoutMs / 1000}s: ${ready}/${state.nodes.length} nodes Ready, ` +
-          `default ServiceAccount ${sa.status === 200 ? 'present' : `missing (HTTP ${sa.status})`}; the end of the ${culprit} log:\n${tail(log)}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  // What the last look found, for the time-out message.
+  let ready = 0;
+  let serviceAccount = 0;
+  await waitFor(
+    async () => {
+      for (const c of START_ORDER) if (!alive(state.components[c].pid)) throw died(c, state, 'while the cluster settled');
+      const nodes = await api(state, 'GET', '/api/v1/nodes?labelSelector=type%3Dkwok');
+      const items = nodes.status === 200 ? ((JSON.parse(nodes.body) as { items: NodeObject[] }).items ?? []) : [];
+      ready = items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
+      serviceAccount = (await api(state, 'GET', '/api/v1/namespaces/default/serviceaccounts/default')).status;
+      return ready >= state.nodes.length && serviceAccount === 200;
+    },
+    {
+      timeoutMs,
+      intervalMs: 200,
+      timeoutError: () => {
+        // Name the component that owes what is missing.
+        const culprit: Component = ready < state.nodes.length ? 'kwok' : 'kube-controller-manager';
+        const log = state.components[culprit].log;
+        return new Error(
+          `the cluster did not settle within ${timeoutMs / 1000}s: ${ready}/${state.nodes.length} nodes Ready, ` +
+            `default ServiceAccount ${serviceAccount === 200 ? 'present' : `missing (HTTP ${serviceAccount})`}; the end of the ${culprit} log:\n${tail(log)}`,
+        );
+      },
+    },
+  );
 }
 
 interface NodeObject {

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const script = fileURLToPath(new URL('../../scripts/build-control-plane.sh', import.meta.url));
+const script = fileURLToPath(new URL('../build-control-plane.sh', import.meta.url));
 
 /**
  * The directory of the control plane binaries, building them first when the cache

@@ -2,7 +2,7 @@
 # Builds the local control plane (etcd, kube-apiserver, kube-controller-manager,
 # kube-scheduler, kwok) from Go modules through the module proxy, and caches the
 # binaries under ~/.cache/distroless-operator/bin/k8s-v<K>-etcd-v<E>-kwok-v<W>/ (the pins
-# of test/controlplane/versions.env). A warm cache makes this a no-op. Prints the binary
+# of dev/controlplane/versions.env). A warm cache makes this a no-op. Prints the binary
 # directory on its last line; progress goes to stderr. Concurrent runs (two jest runs on
 # a cold cache) take turns on a lock instead of writing the same files.
 #
@@ -12,8 +12,8 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-# shellcheck source=../test/controlplane/versions.env
-source "$root/test/controlplane/versions.env"
+# shellcheck source=controlplane/versions.env
+source "$root/dev/controlplane/versions.env"
 
 cache="${DISTROLESS_CACHE_DIR:-$HOME/.cache/distroless-operator}"
 bin="$cache/bin/k8s-v$KUBERNETES_VERSION-etcd-v$ETCD_VERSION-kwok-v$KWOK_VERSION"

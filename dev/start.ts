@@ -1,10 +1,12 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { kubectlPath } from '../test/controlplane/kubectl.js';
-import { freePorts, startControlPlane, type ControlPlane } from '../test/controlplane/launcher.js';
+import { kubectlPath } from './controlplane/kubectl.js';
+import { startControlPlane, type ControlPlane } from './controlplane/launcher.js';
+import { parseFlags } from './flags.js';
+import { startOperator, type OperatorProcess } from './operator-process.js';
+import { StopWaiting, waitFor } from './wait-for.js';
 
 // `npm start [-- --once] [-- --namespace NS]`: the operator's main job, end to end.
 // Uses the current kubeconfig when a cluster answers, otherwise starts the local
@@ -14,21 +16,14 @@ import { freePorts, startControlPlane, type ControlPlane } from '../test/control
 // apps are not Ready in time); without it, it runs until Ctrl-C.
 
 const root = new URL('../', import.meta.url).pathname;
-const { once, namespace } = flags();
+const { once, namespace } = parseFlags('npm start [-- --once] [-- --namespace NS]', {
+  options: { once: { type: 'boolean', default: false }, namespace: { type: 'string', default: 'distroless-demo' } },
+}).values;
 const READY_TIMEOUT_MS = 5 * 60_000;
 const say = (line: string) => process.stdout.write(`==> ${line}\n`);
 
-function flags(): { once: boolean; namespace: string } {
-  try {
-    return parseArgs({ options: { once: { type: 'boolean', default: false }, namespace: { type: 'string', default: 'distroless-demo' } } }).values;
-  } catch (err) {
-    process.stderr.write(`error: ${(err as Error).message}\nusage: npm start [-- --once] [-- --namespace NS]\n`);
-    process.exit(2);
-  }
-}
-
 let plane: ControlPlane | undefined;
-let operator: ChildProcess | undefined;
+let operator: OperatorProcess | undefined;
 let logDir: string | undefined;
 
 function kubectl(kubeconfig: string | undefined, argv: string[], input?: string): { code: number; stdout: string; stderr: string } {
@@ -56,29 +51,19 @@ async function cluster(): Promise<string | undefined> {
   return plane.kubeconfigPath;
 }
 
-async function startOperator(kubeconfig: string | undefined): Promise<string> {
-  const [metricsPort, healthPort] = await freePorts(2);
+async function runOperator(kubeconfig: string | undefined): Promise<void> {
   // Outside the control plane's directory, which goes when it stops: a failed run's log stays.
   logDir = mkdtempSync(join(tmpdir(), 'dlo-operator-'));
-  const logPath = join(logDir, 'operator.log');
-  const log = createWriteStream(logPath);
-  operator = spawn(
-    join(root, 'node_modules/.bin/tsx'),
-    [join(root, 'src/cli/bin.ts'), 'run', '--leader-elect=false', `--metrics-addr=127.0.0.1:${metricsPort}`, `--health-addr=127.0.0.1:${healthPort}`],
-    { env: { ...process.env, ...(kubeconfig ? { KUBECONFIG: kubeconfig } : {}) }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  operator.stdout!.pipe(log);
-  operator.stderr!.pipe(log);
-  const exited = new Promise<number | null>((resolve) => operator!.once('exit', resolve));
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (operator.exitCode !== null) throw new Error(`the operator exited with ${operator.exitCode}; see ${logPath}`);
-    if (await fetch(`http://127.0.0.1:${healthPort}/readyz`).then((r) => r.ok, () => false)) break;
-    if (Date.now() > deadline) throw new Error(`the operator was not ready within 60s; see ${logPath}`);
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 200))]);
-  }
-  say(`operator running (pid ${operator.pid}); logs: ${logPath}; metrics: http://127.0.0.1:${metricsPort}/metrics`);
-  return logPath;
+  operator = await startOperator({
+    ...(kubeconfig ? { kubeconfig } : {}),
+    args: ['--leader-elect=false'],
+    // The operator's own default and environment override, as when it is run by hand.
+    logLevel: process.env.DLO_LOG_LEVEL ?? 'info',
+    logFile: join(logDir, 'operator.log'),
+    // It runs until Ctrl-C: the file is its log, memory would only grow.
+    keepLogs: false,
+  });
+  say(`operator running (pid ${operator.child.pid}); logs: ${operator.logFile}; metrics: ${operator.metricsUrl}`);
 }
 
 interface AppRow {
@@ -105,26 +90,36 @@ function appRows(kubeconfig: string | undefined): AppRow[] {
 /** Prints a line for every change of an app's state; resolves true once all are Ready, false at the deadline. */
 async function watchUntilReady(kubeconfig: string | undefined): Promise<boolean> {
   const last = new Map<string, string>();
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  for (;;) {
-    const rows = appRows(kubeconfig);
+  const timedOut = new Error('not every app is Ready');
+  /** Prints what changed since the last look; true once every app is Ready. */
+  const allReady = () => {
+    let rows: AppRow[];
+    try {
+      rows = appRows(kubeconfig);
+    } catch (err) {
+      // A failing kubectl is not "not Ready yet": it ends the run, as every other kubectl step here does.
+      throw new StopWaiting(err instanceof Error ? err.message : String(err));
+    }
     for (const row of rows) {
       const line = `${row.replicas} ready, Ready=${row.ready} (${row.reason})`;
       if (last.get(row.name) !== line) say(`${row.name}: ${line}`);
       last.set(row.name, line);
     }
-    if (rows.length > 0 && rows.every((r) => r.ready === 'True')) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 500));
-  }
+    return rows.length > 0 && rows.every((r) => r.ready === 'True');
+  };
+  return waitFor(allReady, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 500, timeoutError: () => timedOut }).then(
+    () => true,
+    (err: unknown) => {
+      if (err === timedOut) return false;
+      throw err;
+    },
+  );
 }
 
 async function shutDown(code: number): Promise<void> {
-  if (operator && operator.exitCode === null) {
+  if (operator && operator.child.exitCode === null) {
     say('stopping the operator');
-    const exited = new Promise((resolve) => operator!.once('exit', resolve));
-    operator.kill('SIGTERM');
-    await exited;
+    await operator.stop('SIGTERM');
   }
   if (plane) {
     say('stopping the local control plane');
@@ -139,7 +134,7 @@ async function main(): Promise<number> {
   say('installing the DistrolessApp CRD');
   kubectlOk(kubeconfig, ['apply', '--server-side', '--force-conflicts', '-f', join(root, 'crds/distroless.dev_distrolessapps.yaml')]);
   kubectlOk(kubeconfig, ['wait', '--for=condition=Established', '--timeout=60s', 'crd/distrolessapps.distroless.dev']);
-  await startOperator(kubeconfig);
+  await runOperator(kubeconfig);
   say(`applying examples/ to namespace ${namespace} (Pod Security: enforce=restricted)`);
   kubectlOk(kubeconfig, ['apply', '-f', '-'], JSON.stringify({
     apiVersion: 'v1',

@@ -1,0 +1,14 @@
+// A DistrolessApp the schema accepts, for tooling that needs apps to create (the
+// benchmark). Any change here changes what the benchmark measures.
+
+export function validApp(name = 'demo'): Record<string, any> {
+  return {
+    apiVersion: 'distroless.dev/v1alpha1',
+    kind: 'DistrolessApp',
+    metadata: { name },
+    spec: {
+      init: { image: 'alpine:3.20', command: ['sh', '-c', 'echo ready > /shared/state'] },
+      app: { image: 'gcr.io/distroless/static-debian12:nonroot', command: ['/app/server'], ports: [{ name: 'http', containerPort: 8080 }] },
+    },
+  };
+}
