@@ -1,4 +1,4 @@
-import { HttpMethod, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -6,7 +6,10 @@ import { join } from 'node:path';
 import { validateApp } from '../src/api/validate.js';
 import { LABEL_APP, render } from '../src/render/pod.js';
 import { createLogger } from '../src/runtime/log.js';
-import { Informer, type KubeObject } from '../src/kube/informer.js';
+import type { KubeObject } from '../src/kube/cache.js';
+import { Informer } from '../src/kube/informer.js';
+import { PODS, type ResourceType } from '../src/kube/resources.js';
+import { DISTROLESS_APPS } from '../src/controller/resources.js';
 import { restClient, type Rest } from '../src/kube/rest.js';
 import { sleep } from '../src/kube/wait.js';
 import { kubectlPath } from '../dev/controlplane/kubectl.js';
@@ -68,23 +71,22 @@ async function inParallel(n: number, work: (i: number) => Promise<unknown>): Pro
   }));
 }
 
-/** Resolves once `count` objects of the collection satisfy `done`, watching rather than polling. */
-function waitAll<T extends KubeObject>(rest: Rest, path: string, count: number, done: (o: T) => boolean, onAdd?: (o: T) => void): { synced: Promise<void>; until: Promise<void>; stop: () => void } {
+const SERVICE_ACCOUNTS: ResourceType = { group: '', version: 'v1', plural: 'serviceaccounts' };
+const REPLICA_SETS: ResourceType = { group: 'apps', version: 'v1', plural: 'replicasets' };
+const CRDS: ResourceType = { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions' };
+
+/** Resolves once `count` objects of the bench namespace's collection satisfy `done`, watching rather than polling. */
+function waitAll<T extends KubeObject>(rest: Rest, type: ResourceType, count: number, done: (o: T) => boolean, onAdd?: (o: T) => void): { synced: Promise<void>; until: Promise<void>; stop: () => void } {
   const ok = new Set<string>();
   let resolve!: () => void;
   const until = new Promise<void>((r) => (resolve = r));
-  const informer = new Informer<T>({
-    name: 'bench',
-    rest,
-    path,
-    log: silent,
-    onChange: (type, o) => {
-      const key = o.metadata?.name ?? '';
-      if (type === 'ADDED') onAdd?.(o);
-      if (type !== 'DELETED' && done(o)) ok.add(key);
-      else ok.delete(key);
-      if (ok.size >= count) resolve();
-    },
+  const informer = new Informer<T>({ name: 'bench', rest, type, namespace: NS, log: silent });
+  informer.subscribe((change, o) => {
+    const key = o.metadata?.name ?? '';
+    if (change === 'ADDED') onAdd?.(o);
+    if (change !== 'DELETED' && done(o)) ok.add(key);
+    else ok.delete(key);
+    if (ok.size >= count) resolve();
   });
   informer.start();
   return { synced: informer.synced, until, stop: () => informer.stop() };
@@ -121,7 +123,7 @@ async function freshPlane(n: number, controllerManagerArgs: string[] = []): Prom
   kubectl(['create', 'namespace', NS]);
   const rest = clientOf(plane);
   await pastNewCrdGrace(rest);
-  await waitFor(() => rest.request(HttpMethod.GET, `/api/v1/namespaces/${NS}/serviceaccounts/default`).then(() => true), { what: 'the default ServiceAccount in the bench namespace' });
+  await waitFor(() => rest.request('GET', { type: SERVICE_ACCOUNTS, namespace: NS, name: 'default' }).then(() => true), { what: 'the default ServiceAccount in the bench namespace' });
   return { plane, rest };
 }
 
@@ -132,7 +134,7 @@ async function freshPlane(n: number, controllerManagerArgs: string[] = []): Prom
  * no clock starts until the CRD is older than that.
  */
 async function pastNewCrdGrace(rest: Rest): Promise<void> {
-  const crd = (await rest.request(HttpMethod.GET, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/distrolessapps.distroless.dev')) as {
+  const crd = (await rest.request('GET', { type: CRDS, name: 'distrolessapps.distroless.dev' })) as {
     status?: { conditions?: { type: string; lastTransitionTime?: string }[] };
   };
   const established = crd.status?.conditions?.find((c) => c.type === 'Established')?.lastTransitionTime;
@@ -188,10 +190,10 @@ async function operatorRun(n: number) {
       peakRss = Math.max(peakRss, sumMetric(m, 'process_resident_memory_bytes'));
       peakHeap = Math.max(peakHeap, sumMetric(m, 'nodejs_heap_size_used_bytes'));
     }, 500);
-    const ready = waitAll<any>(rest, `/apis/distroless.dev/v1alpha1/namespaces/${NS}/distrolessapps`, n, isReadyApp);
+    const ready = waitAll<any>(rest, DISTROLESS_APPS, n, isReadyApp);
     await ready.synced;
     const started = Date.now();
-    await inParallel(n, (i) => rest.request(HttpMethod.POST, `/apis/distroless.dev/v1alpha1/namespaces/${NS}/distrolessapps`, { body: app(i) }));
+    await inParallel(n, (i) => rest.request('POST', { type: DISTROLESS_APPS, namespace: NS }, { body: app(i) }));
     await ready.until;
     const convergeS = (Date.now() - started) / 1000;
     ready.stop();
@@ -259,11 +261,11 @@ async function floorRun(n: number) {
   const { plane, rest } = await freshPlane(n);
   try {
     const cpu0 = cpuOf(plane);
-    const running = waitAll<V1Pod>(rest, `/api/v1/namespaces/${NS}/pods`, n, (p) => p.status?.phase === 'Running');
+    const running = waitAll<V1Pod>(rest, PODS, n, (p) => p.status?.phase === 'Running');
     await running.synced;
     const started = Date.now();
     await inParallel(n, (i) =>
-      rest.request(HttpMethod.POST, `/api/v1/namespaces/${NS}/pods`, { body: { ...podShape, metadata: { ...podShape.metadata, name: `pod-${i}`, namespace: NS } } }),
+      rest.request('POST', { type: PODS, namespace: NS }, { body: { ...podShape, metadata: { ...podShape.metadata, name: `pod-${i}`, namespace: NS } } }),
     );
     await running.until;
     running.stop();
@@ -278,12 +280,12 @@ async function peerRun(n: number, qps?: number) {
   const { plane, rest } = await freshPlane(n, args);
   try {
     const cpu0 = cpuOf(plane);
-    const ready = waitAll<any>(rest, `/apis/apps/v1/namespaces/${NS}/replicasets`, n, (rs) => rs.status?.readyReplicas === 1);
+    const ready = waitAll<any>(rest, REPLICA_SETS, n, (rs) => rs.status?.readyReplicas === 1);
     await ready.synced;
     const started = Date.now();
     const labels = (i: number) => ({ bench: `rs-${i}` });
     await inParallel(n, (i) =>
-      rest.request(HttpMethod.POST, `/apis/apps/v1/namespaces/${NS}/replicasets`, {
+      rest.request('POST', { type: REPLICA_SETS, namespace: NS }, {
         body: {
           apiVersion: 'apps/v1',
           kind: 'ReplicaSet',
@@ -320,7 +322,7 @@ async function latencyRun() {
     const op = await startBenchOperator(plane, await serviceAccountKubeconfig(plane.kubeconfigPath));
     const sentAt = new Map<string, number>();
     const appOfPod = new Map<string, string>();
-    const pods = waitAll<V1Pod>(rest, `/api/v1/namespaces/${NS}/pods`, APPS, () => true, (p) => {
+    const pods = waitAll<V1Pod>(rest, PODS, APPS, () => true, (p) => {
       const appName = p.metadata?.labels?.[LABEL_APP];
       if (appName) appOfPod.set(p.metadata!.name!, appName);
     });
@@ -331,7 +333,7 @@ async function latencyRun() {
       await sleep(Math.max(0, start + i * 50 - Date.now()));
       const a = app(i);
       sentAt.set(a.metadata.name, Date.now());
-      sends.push(rest.request(HttpMethod.POST, `/apis/distroless.dev/v1alpha1/namespaces/${NS}/distrolessapps`, { body: a }));
+      sends.push(rest.request('POST', { type: DISTROLESS_APPS, namespace: NS }, { body: a }));
     }
     await Promise.all(sends);
     await pods.until;

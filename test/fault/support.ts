@@ -1,4 +1,6 @@
-import { HttpMethod, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { DISTROLESS_APPS } from '../../src/controller/resources.js';
+import { PODS } from '../../src/kube/resources.js';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as yaml from 'js-yaml';
@@ -40,8 +42,8 @@ export interface World {
 export async function world(ns: string): Promise<World> {
   const rest = adminRest();
   const [apps, pods] = await Promise.all([
-    rest.request<{ items: any[] }>(HttpMethod.GET, `/apis/distroless.dev/v1alpha1/namespaces/${ns}/distrolessapps`),
-    rest.request<{ items: V1Pod[] }>(HttpMethod.GET, `/api/v1/namespaces/${ns}/pods`),
+    rest.request<{ items: any[] }>('GET', { type: DISTROLESS_APPS, namespace: ns }),
+    rest.request<{ items: V1Pod[] }>('GET', { type: PODS, namespace: ns }),
   ]);
   return { apps: apps.items, pods: pods.items };
 }
