@@ -21,18 +21,24 @@ function toStructural(node: unknown): unknown {
   }
   const out: JsonSchema = {};
   for (const [key, value] of Object.entries(schema)) {
-    if (DROPPED_KEYS.has(key)) continue;
-    // Unknown fields are pruned by the API server; `false` is not allowed beside properties.
-    if (key === 'additionalProperties' && (value === false || isEmptyObject(value))) continue;
-    if ((key === 'minimum' || key === 'maximum') && SAFE_INTEGER_BOUNDS.has(value as number)) continue;
-    out[key] = key === 'default' || key === 'x-kubernetes-validations' ? value : toStructural(value);
+    if (keeps(key, value)) out[key] = key === 'default' || key === 'x-kubernetes-validations' ? value : toStructural(value);
   }
   if (out['x-kubernetes-preserve-unknown-fields'] === true) out.type = 'object';
   return out;
 }
 
-const pick = (o: JsonSchema, keys: string[]) => Object.fromEntries(keys.filter((k) => k in o).map((k) => [k, o[k]]));
-const isEmptyObject = (v: unknown) => typeof v === 'object' && v !== null && Object.keys(v).length === 0;
+/** Whether a JSON Schema keyword belongs in a structural schema. */
+function keeps(key: string, value: unknown): boolean {
+  if (DROPPED_KEYS.has(key)) return false;
+  // Unknown fields are pruned by the API server; `false` is not allowed beside properties.
+  if (key === 'additionalProperties') return value !== false && !isEmptyObject(value);
+  // zod's stand-ins for "no bound" on integers.
+  if (key === 'minimum' || key === 'maximum') return !SAFE_INTEGER_BOUNDS.has(value as number);
+  return true;
+}
+
+const pick = (o: JsonSchema, keys: string[]): JsonSchema => Object.fromEntries(keys.filter((k) => k in o).map((k) => [k, o[k]]));
+const isEmptyObject = (v: unknown): boolean => typeof v === 'object' && v !== null && Object.keys(v).length === 0;
 
 export function openApiSchema(schema: z.ZodType): JsonSchema {
   return toStructural(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', reused: 'inline' })) as JsonSchema;

@@ -260,8 +260,8 @@ const probeObject = z
   .strict();
 
 type ProbeInput = z.output<typeof probeObject>;
-const handlerCount = (p: ProbeInput) => PROBE_HANDLERS.filter((h) => p[h] !== undefined).length;
-const isEmptyProbe = (p: ProbeInput) => handlerCount(p) === 0 && PROBE_TIMINGS.every((t) => p[t] === undefined);
+const handlerCount = (p: ProbeInput): number => PROBE_HANDLERS.filter((h) => p[h] !== undefined).length;
+const isEmptyProbe = (p: ProbeInput): boolean => handlerCount(p) === 0 && PROBE_TIMINGS.every((t) => p[t] === undefined);
 
 const probe = (which: string) =>
   withRules(

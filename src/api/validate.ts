@@ -61,45 +61,38 @@ const show = (value: unknown): string => {
   return text === undefined ? String(value) : text.length > 80 ? `${text.slice(0, 77)}...` : text;
 };
 
-const article = (type: string) => (/^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`);
+const article = (type: string): string => (/^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`);
 
-function describeIssue(issue: z.core.$ZodIssue, input: unknown): FieldProblem[] {
-  const path = formatPath(issue.path);
+type Issue = z.core.$ZodIssue;
+type Describe<C extends Issue['code']> = (issue: Extract<Issue, { code: C }>, value: unknown, got: string) => string;
+
+/** A message per kind of issue, naming the value where that helps; `got` is `, got VALUE`. */
+const MESSAGES: { [C in Issue['code']]?: Describe<C> } = {
+  invalid_type: (issue, value, got) => (value === undefined ? 'is required' : `must be ${article(issue.expected)}${got}`),
+  too_small: (issue, value, got) => sizeMessage('at least', issue.minimum, issue, value, got),
+  too_big: (issue, value, got) => sizeMessage('at most', issue.maximum, issue, value, got),
+  invalid_value: (issue, _, got) => (issue.message.startsWith('must') ? issue.message : `must be one of ${issue.values.map((v) => show(v)).join(', ')}${got}`),
+  invalid_format: (issue, value, got) => (value === '' ? issue.message : `${issue.message}${got}`),
+  // Unions here are int-or-string quantities and ports; the string branch says it best.
+  invalid_union: (issue, _, got) => `${issue.errors.flat().find((e) => e.code === 'invalid_format')?.message ?? 'has the wrong type'}${got}`,
+  custom: (issue) => issue.message,
+};
+
+function sizeMessage(word: string, bound: number | bigint, issue: { origin: string; message: string }, value: unknown, got: string): string {
+  // zod's own messages start with "Too "; ours (from a schema's .min(1, '...')) are kept.
+  const custom = !issue.message.startsWith('Too ');
+  if (issue.origin === 'array') return `must have ${word} ${bound} items, got ${(value as unknown[]).length}`;
+  if (issue.origin !== 'string') return `${custom ? issue.message : `must be ${word} ${bound}`}${got}`;
+  const message = custom ? issue.message : `must have ${word} ${bound} characters`;
+  return value === '' ? message : `${message}${got}`;
+}
+
+function describeIssue(issue: Issue, input: unknown): FieldProblem[] {
+  if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: 'unknown field' }));
   const value = valueAt(input, issue.path);
   const got = `, got ${show(value)}`;
-  switch (issue.code) {
-    case 'unrecognized_keys':
-      return issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: 'unknown field' }));
-    case 'invalid_type':
-      if (value === undefined) return [{ path, message: 'is required' }];
-      return [{ path, message: `must be ${article(issue.expected)}${got}` }];
-    case 'too_small':
-    case 'too_big': {
-      const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
-      const word = issue.code === 'too_small' ? 'at least' : 'at most';
-      if (issue.origin === 'array') return [{ path, message: `must have ${word} ${bound} items, got ${(value as unknown[]).length}` }];
-      if (issue.origin === 'string') {
-        const custom = !issue.message.startsWith('Too ');
-        const message = custom ? issue.message : `must have ${word} ${bound} characters`;
-        return [{ path, message: value === '' ? message : `${message}${got}` }];
-      }
-      return [{ path, message: `${issue.message.startsWith('Too ') ? `must be ${word} ${bound}` : issue.message}${got}` }];
-    }
-    case 'invalid_value':
-      if (issue.message.startsWith('must')) return [{ path, message: issue.message }];
-      return [{ path, message: `must be one of ${issue.values.map((v) => show(v)).join(', ')}${got}` }];
-    case 'invalid_format':
-      return [{ path, message: value === '' ? issue.message : `${issue.message}${got}` }];
-    case 'invalid_union': {
-      // Unions here are int-or-string quantities and ports; the string branch says it best.
-      const branch = issue.errors.flat().find((e) => e.code === 'invalid_format');
-      return [{ path, message: `${branch ? branch.message : 'has the wrong type'}${got}` }];
-    }
-    case 'custom':
-      return [{ path, message: issue.message }];
-    default:
-      return [{ path, message: `${issue.message}${got}` }];
-  }
+  const describe = MESSAGES[issue.code] as Describe<Issue['code']> | undefined;
+  return [{ path: formatPath(issue.path), message: describe ? describe(issue as never, value, got) : `${issue.message}${got}` }];
 }
 
 function dedupe(problems: FieldProblem[]): FieldProblem[] {

@@ -27,16 +27,21 @@ export function choosePod(pods: V1Pod[]): V1Pod | undefined {
   return running.sort((a, b) => Number(isReady(b)) - Number(isReady(a)) || nameOf(a).localeCompare(nameOf(b)))[0];
 }
 
+/** The UID and GID the main container runs as: its own, else the Pod's, else the distroless default. */
+function identityOf(pod: V1Pod): { runAsUser: number; runAsGroup: number } {
+  const own = pod.spec?.containers.find((c) => c.name === APP_CONTAINER)?.securityContext ?? {};
+  const podLevel = pod.spec?.securityContext ?? {};
+  const runAsUser = own.runAsUser ?? podLevel.runAsUser ?? DEFAULT_UID;
+  return { runAsUser, runAsGroup: own.runAsGroup ?? podLevel.runAsGroup ?? runAsUser };
+}
+
 export function debugPlan(pod: V1Pod, options: { image: string; attach: boolean }): DebugPlan {
-  const main = pod.spec?.containers.find((c) => c.name === APP_CONTAINER);
-  const runAsUser = main?.securityContext?.runAsUser ?? pod.spec?.securityContext?.runAsUser ?? DEFAULT_UID;
-  const runAsGroup = main?.securityContext?.runAsGroup ?? pod.spec?.securityContext?.runAsGroup ?? runAsUser;
   const name = pod.metadata?.name ?? '';
   const namespace = pod.metadata?.namespace ?? 'default';
   return {
     pod: name,
     namespace,
-    custom: { securityContext: { runAsUser, runAsGroup, runAsNonRoot: true } },
+    custom: { securityContext: { ...identityOf(pod), runAsNonRoot: true } },
     args: (customPath) => [
       'debug',
       '-n',

@@ -45,7 +45,7 @@ async function readApp(rest: Rest, namespace: string, name: string): Promise<{ a
   try {
     app = await rest.request<AppView & { metadata: { uid: string } }>('GET', { type: DISTROLESS_APPS, namespace, name });
   } catch (err) {
-    if (isNotFound(err)) throw new Error(`distrolessapp "${name}" not found in namespace "${namespace}"`);
+    if (isNotFound(err)) throw new Error(`distrolessapp "${name}" not found in namespace "${namespace}"`, { cause: err });
     throw err;
   }
   const list = await rest.request<{ items: V1Pod[] }>('GET', { type: PODS, namespace }, { query: { labelSelector: `${LABEL_APP}=${name}` } });

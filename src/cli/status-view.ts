@@ -1,6 +1,7 @@
 import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import type { Condition, DistrolessAppStatus } from '../api/schema.js';
 import { APP_CONTAINER, INIT_CONTAINER } from '../render/pod.js';
+import { isTerminating, nameOf } from '../controller/pods.js';
 
 // What `kubectl distroless status NAME` prints: pure, from the app and its Pods.
 
@@ -32,24 +33,25 @@ export function describeContainer(status: V1ContainerStatus | undefined): string
 
 /** The most recent non-zero exit of an init container across the Pods, current or previous run. */
 export function lastInitFailure(pods: V1Pod[]): InitFailure | undefined {
-  let latest: InitFailure | undefined;
-  for (const pod of pods) {
-    const status = pod.status?.initContainerStatuses?.find((s) => s.name === INIT_CONTAINER);
-    for (const t of [status?.state?.terminated, status?.lastState?.terminated]) {
-      if (!t || t.exitCode === 0) continue;
-      const finishedAt = t.finishedAt ? new Date(t.finishedAt as unknown as string).toISOString() : undefined;
-      const candidate: InitFailure = {
-        pod: pod.metadata?.name ?? '',
-        exitCode: t.exitCode,
-        restarts: status?.restartCount ?? 0,
-        ...(t.reason ? { reason: t.reason } : {}),
-        ...(t.message ? { message: t.message } : {}),
-        ...(finishedAt ? { finishedAt } : {}),
-      };
-      if (!latest || (candidate.finishedAt ?? '') > (latest.finishedAt ?? '')) latest = candidate;
-    }
-  }
-  return latest;
+  const failures = pods.flatMap(initFailuresOf);
+  return failures.reduce<InitFailure | undefined>((latest, f) => (!latest || (f.finishedAt ?? '') > (latest.finishedAt ?? '') ? f : latest), undefined);
+}
+
+type Terminated = NonNullable<NonNullable<V1ContainerStatus['state']>['terminated']>;
+
+/** The init container's current and previous exits, where non-zero. */
+function initFailuresOf(pod: V1Pod): InitFailure[] {
+  const status = pod.status?.initContainerStatuses?.find((s) => s.name === INIT_CONTAINER);
+  const exits = [status?.state?.terminated, status?.lastState?.terminated].filter((t): t is Terminated => !!t && t.exitCode !== 0);
+  return exits.map((t) => ({
+    pod: pod.metadata?.name ?? '',
+    exitCode: t.exitCode,
+    restarts: status?.restartCount ?? 0,
+    ...(t.reason ? { reason: t.reason } : {}),
+    ...(t.message ? { message: t.message } : {}),
+    // client-node types it as a Date; read from JSON it is a string.
+    ...(t.finishedAt ? { finishedAt: new Date(t.finishedAt as unknown as string).toISOString() } : {}),
+  }));
 }
 
 const condition = (status: DistrolessAppStatus | undefined, type: string): Condition | undefined => status?.conditions?.find((c) => c.type === type);
@@ -60,38 +62,51 @@ function table(rows: string[][]): string {
 }
 
 export function formatAppStatus(app: AppView, pods: V1Pod[]): string {
-  const { name, namespace = 'default', generation } = app.metadata;
-  const status = app.status;
+  return `${[...headerLines(app), '', ...podLines(pods), '', initFailureLine(lastInitFailure(pods))].join('\n')}\n`;
+}
+
+function headerLines(app: AppView): string[] {
+  const { name, namespace = 'default' } = app.metadata;
+  const status = app.status ?? {};
   const ready = condition(status, 'Ready');
   const stalled = condition(status, 'Stalled');
-  const lines = [
+  return [
     `DistrolessApp ${namespace}/${name}`,
     `  Ready:     ${ready ? `${ready.status} (${ready.reason}: ${ready.message})` : 'Unknown (no status yet)'}`,
-    `  Replicas:  ${status?.replicaSummary ?? `0/${app.spec?.replicas ?? '?'}`} ready`,
-    `  Template:  ${status?.templateHash ?? '-'}`,
-    `  Observed:  generation ${status?.observedGeneration ?? '-'} of ${generation ?? '-'}${status?.observedGeneration === generation ? '' : ' (the operator has not caught up)'}`,
+    `  Replicas:  ${status.replicaSummary ?? `0/${app.spec?.replicas ?? '?'}`} ready`,
+    `  Template:  ${status.templateHash ?? '-'}`,
+    observedLine(status.observedGeneration, app.metadata.generation),
+    ...(stalled?.status === 'True' ? [`  Stalled:   ${stalled.reason}: ${stalled.message}`] : []),
   ];
-  if (stalled?.status === 'True') lines.push(`  Stalled:   ${stalled.reason}: ${stalled.message}`);
-  lines.push('');
-  if (pods.length === 0) lines.push('No Pods.');
-  else {
-    const sorted = [...pods].sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
-    const rows = [['POD', 'NODE', 'PHASE', 'INIT', 'APP']];
-    for (const pod of sorted) {
-      const init = pod.status?.initContainerStatuses?.find((s) => s.name === INIT_CONTAINER);
-      const main = pod.status?.containerStatuses?.find((s) => s.name === APP_CONTAINER);
-      const phase = pod.metadata?.deletionTimestamp ? 'Terminating' : (pod.status?.phase ?? 'Unknown');
-      rows.push([pod.metadata?.name ?? '', pod.spec?.nodeName ?? '-', phase, describeContainer(init), describeContainer(main)]);
-    }
-    lines.push(table(rows));
-  }
-  lines.push('');
-  const failure = lastInitFailure(pods);
-  lines.push(
-    failure
-      ? `Last init failure: pod ${failure.pod}: exited with code ${failure.exitCode}${failure.reason ? ` (${failure.reason})` : ''}` +
-          `${failure.finishedAt ? ` at ${failure.finishedAt}` : ''}${failure.restarts ? `, ${failure.restarts} restarts` : ''}${failure.message ? `: ${failure.message}` : ''}`
-      : 'Last init failure: none',
-  );
-  return `${lines.join('\n')}\n`;
+}
+
+function observedLine(observed: number | undefined, generation: number | undefined): string {
+  const lag = observed === generation ? '' : ' (the operator has not caught up)';
+  return `  Observed:  generation ${observed ?? '-'} of ${generation ?? '-'}${lag}`;
+}
+
+function podLines(pods: V1Pod[]): string[] {
+  if (pods.length === 0) return ['No Pods.'];
+  const sorted = [...pods].sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
+  return [table([['POD', 'NODE', 'PHASE', 'INIT', 'APP'], ...sorted.map(podRow)])];
+}
+
+function podRow(pod: V1Pod): string[] {
+  const status = pod.status ?? {};
+  const init = status.initContainerStatuses?.find((s) => s.name === INIT_CONTAINER);
+  const main = status.containerStatuses?.find((s) => s.name === APP_CONTAINER);
+  const phase = isTerminating(pod) ? 'Terminating' : (status.phase ?? 'Unknown');
+  return [nameOf(pod), pod.spec?.nodeName ?? '-', phase, describeContainer(init), describeContainer(main)];
+}
+
+function initFailureLine(failure: InitFailure | undefined): string {
+  if (!failure) return 'Last init failure: none';
+  const parts = [
+    `Last init failure: pod ${failure.pod}: exited with code ${failure.exitCode}`,
+    failure.reason ? ` (${failure.reason})` : '',
+    failure.finishedAt ? ` at ${failure.finishedAt}` : '',
+    failure.restarts ? `, ${failure.restarts} restarts` : '',
+    failure.message ? `: ${failure.message}` : '',
+  ];
+  return parts.join('');
 }

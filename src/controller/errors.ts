@@ -1,4 +1,4 @@
-import { KubeError } from '../kube/rest.js';
+import { KubeError, isAlreadyExists, isConflict, isNotFound } from '../kube/rest.js';
 
 /** What a failed write means for this round. */
 export type FailedWrite =
@@ -19,18 +19,20 @@ export type Write = 'create' | 'delete' | 'status';
  * again until the spec or the namespace changes. Everything else is retried.
  */
 export function failedWrite(write: Write, err: unknown): FailedWrite {
-  const status = err instanceof KubeError ? err.status : undefined;
   switch (write) {
     case 'create':
-      if (status === 409 && (err as KubeError).reason === 'AlreadyExists') return 'done';
-      return status === 403 || status === 422 ? 'stalled' : 'retry';
+      if (isAlreadyExists(err)) return 'done';
+      return isRefused(err) ? 'stalled' : 'retry';
     case 'delete':
-      return status === 404 || status === 409 ? 'done' : 'retry';
+      return isNotFound(err) || isConflict(err) ? 'done' : 'retry';
     case 'status':
       // The app was deleted meanwhile: nothing is left to describe.
-      return status === 404 ? 'done' : 'retry';
+      return isNotFound(err) ? 'done' : 'retry';
   }
 }
+
+/** Forbidden (PodSecurity admission, a ResourceQuota, RBAC) or Invalid: the same request would be refused again. */
+const isRefused = (err: unknown): boolean => err instanceof KubeError && (err.status === 403 || err.status === 422);
 
 /** An error's message for a status or an event: the API server's own words where there are any. */
 export const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));

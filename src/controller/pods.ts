@@ -14,16 +14,16 @@ export function isOwnedBy(pod: V1Pod, app: { metadata: { uid?: string } }): bool
   return (pod.metadata?.ownerReferences ?? []).some((ref) => ref.controller === true && ref.uid === uid);
 }
 
-export const isTerminating = (pod: V1Pod) => !!pod.metadata?.deletionTimestamp;
+export const isTerminating = (pod: V1Pod): boolean => !!pod.metadata?.deletionTimestamp;
 
-export const isFinished = (pod: V1Pod) => pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded';
+export const isFinished = (pod: V1Pod): boolean => pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded';
 
 export function isReady(pod: V1Pod): boolean {
   if (isTerminating(pod)) return false;
   return (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
-export const hashOf = (pod: V1Pod) => pod.metadata?.labels?.[LABEL_TEMPLATE_HASH];
+export const hashOf = (pod: V1Pod): string | undefined => pod.metadata?.labels?.[LABEL_TEMPLATE_HASH];
 
 /** The replica index from the label, or undefined when it is missing or not a plain number. */
 export function indexOf(pod: V1Pod): number | undefined {
@@ -31,4 +31,4 @@ export function indexOf(pod: V1Pod): number | undefined {
   return text !== undefined && /^(0|[1-9][0-9]{0,5})$/.test(text) ? Number(text) : undefined;
 }
 
-export const nameOf = (pod: V1Pod) => pod.metadata?.name ?? '';
+export const nameOf = (pod: V1Pod): string => pod.metadata?.name ?? '';

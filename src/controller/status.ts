@@ -150,33 +150,47 @@ function condition(
 
 /** A failing init container or an image that cannot be pulled, in the Pods of the current template. */
 function podProblem(updated: ObservedPod[]): Problem | undefined {
-  for (const pod of updated.map((p) => p.pod).sort((a, b) => nameOf(a).localeCompare(nameOf(b)))) {
-    for (const status of pod.status?.initContainerStatuses ?? []) {
-      const failure = initFailure(status);
-      if (failure) return { reason: 'InitContainerFailed', message: `pod ${nameOf(pod)}: init container "${status.name}" ${failure}` };
-    }
-    for (const status of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) {
-      const waiting = status.state?.waiting;
-      if (waiting?.reason && IMAGE_PULL_REASONS.has(waiting.reason)) {
-        return {
-          reason: 'ImagePullFailed',
-          message: `pod ${nameOf(pod)}: container "${status.name}" image ${status.image}: ${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''}`,
-        };
-      }
+  const byName = updated.map((p) => p.pod).sort((a, b) => nameOf(a).localeCompare(nameOf(b)));
+  for (const pod of byName) {
+    const problem = initProblem(pod) ?? pullProblem(pod);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
+function initProblem(pod: V1Pod): Problem | undefined {
+  for (const status of pod.status?.initContainerStatuses ?? []) {
+    const failure = status.name === INIT_CONTAINER ? initFailure(status) : undefined;
+    if (failure) return { reason: 'InitContainerFailed', message: `pod ${nameOf(pod)}: init container "${status.name}" ${failure}` };
+  }
+  return undefined;
+}
+
+function pullProblem(pod: V1Pod): Problem | undefined {
+  for (const status of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) {
+    const waiting = status.state?.waiting;
+    if (waiting?.reason && IMAGE_PULL_REASONS.has(waiting.reason)) {
+      return { reason: 'ImagePullFailed', message: `pod ${nameOf(pod)}: container "${status.name}" image ${status.image}: ${said(waiting.reason, waiting.message)}` };
     }
   }
   return undefined;
 }
 
-function initFailure(status: V1ContainerStatus): string | undefined {
-  if (status.name !== INIT_CONTAINER) return undefined;
-  const exit = (t: { exitCode: number; reason?: string; message?: string }) =>
-    `exited with code ${t.exitCode}${t.reason ? ` (${t.reason})` : ''}${t.message ? `: ${t.message}` : ''}`;
-  const terminated = status.state?.terminated;
-  if (terminated && terminated.exitCode !== 0) return exit(terminated);
-  const waiting = status.state?.waiting;
-  const last = status.lastState?.terminated;
-  if (waiting?.reason === 'CrashLoopBackOff' && last && last.exitCode !== 0) return `${exit(last)}, now in CrashLoopBackOff`;
-  if (waiting?.reason && CONTAINER_CONFIG_REASONS.has(waiting.reason)) return `cannot start: ${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''}`;
+/** How the init container failed: it exited non-zero (now or before a CrashLoopBackOff), or could not start. */
+function initFailure({ state = {}, lastState = {} }: V1ContainerStatus): string | undefined {
+  if (failed(state.terminated)) return exitText(state.terminated);
+  const reason = state.waiting?.reason ?? '';
+  if (reason === 'CrashLoopBackOff' && failed(lastState.terminated)) return `${exitText(lastState.terminated)}, now in CrashLoopBackOff`;
+  if (CONTAINER_CONFIG_REASONS.has(reason)) return `cannot start: ${said(reason, state.waiting?.message)}`;
   return undefined;
 }
+
+type Exit = { exitCode: number; reason?: string; message?: string };
+const failed = (exit: Exit | undefined): exit is Exit => exit !== undefined && exit.exitCode !== 0;
+
+function exitText(t: Exit): string {
+  return `exited with code ${t.exitCode}${t.reason ? ` (${t.reason})` : ''}${t.message ? `: ${t.message}` : ''}`;
+}
+
+/** `Reason` or `Reason: message`. */
+const said = (reason: string, message: string | undefined): string => (message ? `${reason}: ${message}` : reason);

@@ -38,6 +38,8 @@ export class Informer<T extends KubeObject> implements Cache<T> {
   private readonly collection: ResourceRef;
   private readonly index = new Map<string, Map<string, T>>();
   private resourceVersion = '';
+  /** The next round lists first: at start, and after the server forgot our resourceVersion. */
+  private listNeeded = true;
   private stopped = false;
   private abort: AbortController | undefined;
   private wakeSleep: AbortController | undefined;
@@ -111,52 +113,50 @@ export class Informer<T extends KubeObject> implements Cache<T> {
   }
 
   private async run(): Promise<void> {
-    const { log, name } = this.options;
-    let needList = true;
     let failures = 0;
     while (!this.stopped) {
       try {
-        if (needList) {
-          await this.relist();
-          needList = false;
-        }
-        const outcome = await this.watchOnce();
-        if (outcome === 'gone') {
-          log.info({ informer: name }, 'watch resourceVersion expired; relisting');
-          needList = true;
-        }
+        await this.listAndWatch();
         failures = 0;
       } catch (err) {
         if (this.stopped) return;
-        if (isGone(err)) needList = true;
         const delay = backoffDelay(failures++, 200, 30_000);
-        if (isNotFound(err)) {
-          // The resource is not served at all: for DistrolessApps, the CRD was removed.
-          // Said once per outage, loudly, not once per retry.
-          if (!this.missing) log.error({ informer: name, resource: this.options.type }, 'the API server does not serve this resource (is the CRD installed?); waiting for it');
-          this.missing = true;
-          needList = true;
-        } else log.warn({ informer: name, err, retryInMs: delay }, 'list/watch failed; retrying');
+        this.noteFailure(err, delay);
         this.wakeSleep = new AbortController();
         await sleep(delay, this.wakeSleep.signal);
       }
     }
   }
 
-  private async relist(): Promise<void> {
-    const { rest, labelSelector, pageSize = 500 } = this.options;
-    const items: T[] = [];
-    let continueToken: string | undefined;
-    let listVersion = '';
-    do {
-      const page = await rest.request<{ items: T[]; metadata: { resourceVersion: string; continue?: string } }>('GET', this.collection, {
-        query: { labelSelector, limit: pageSize, continue: continueToken },
-      });
-      items.push(...page.items);
-      continueToken = page.metadata.continue || undefined;
-      listVersion = page.metadata.resourceVersion;
-    } while (continueToken);
+  /** Lists when the cache cannot be trusted to resume, then watches until the connection ends. */
+  private async listAndWatch(): Promise<void> {
+    if (this.listNeeded) {
+      await this.relist();
+      this.listNeeded = false;
+    }
+    if ((await this.watchOnce()) === 'gone') {
+      this.options.log.info({ informer: this.options.name }, 'watch resourceVersion expired; relisting');
+      this.listNeeded = true;
+    }
+  }
 
+  private noteFailure(err: unknown, retryInMs: number): void {
+    const { log, name } = this.options;
+    if (isGone(err)) this.listNeeded = true;
+    if (!isNotFound(err)) {
+      log.warn({ informer: name, err, retryInMs }, 'list/watch failed; retrying');
+      return;
+    }
+    // The resource is not served at all: for DistrolessApps, the CRD was removed.
+    // Said once per outage, loudly, not once per retry.
+    if (!this.missing) log.error({ informer: name, resource: this.options.type }, 'the API server does not serve this resource (is the CRD installed?); waiting for it');
+    this.missing = true;
+    this.listNeeded = true;
+  }
+
+  /** Replaces the cache with a full list, telling handlers what changed as if they had watched. */
+  private async relist(): Promise<void> {
+    const { items, resourceVersion } = await this.listAll();
     const seen = new Set<string>();
     for (const item of items) {
       const key = objectKey(item);
@@ -171,15 +171,37 @@ export class Informer<T extends KubeObject> implements Cache<T> {
       this.remove(key);
       this.notify('DELETED', old);
     }
-    this.resourceVersion = listVersion;
+    this.resourceVersion = resourceVersion;
+    this.markListed(items.length);
+  }
+
+  /** Every page of the collection, and the resourceVersion to watch from. */
+  private async listAll(): Promise<{ items: T[]; resourceVersion: string }> {
+    const { rest, labelSelector, pageSize = 500 } = this.options;
+    const items: T[] = [];
+    let continueToken: string | undefined;
+    let resourceVersion: string;
+    do {
+      const page = await rest.request<{ items: T[]; metadata: { resourceVersion: string; continue?: string } }>('GET', this.collection, {
+        query: { labelSelector, limit: pageSize, continue: continueToken },
+      });
+      items.push(...page.items);
+      continueToken = page.metadata.continue || undefined;
+      resourceVersion = page.metadata.resourceVersion;
+    } while (continueToken);
+    return { items, resourceVersion };
+  }
+
+  private markListed(count: number): void {
+    const { log, name } = this.options;
     this.options.onList?.();
-    if (this.missing) this.options.log.info({ informer: this.options.name }, 'the resource is served again');
+    if (this.missing) log.info({ informer: name }, 'the resource is served again');
     this.missing = false;
     if (!this.hasSynced) {
       this.hasSynced = true;
       this.markSynced();
     }
-    this.options.log.debug({ informer: this.options.name, items: items.length, resourceVersion: listVersion }, 'listed');
+    log.debug({ informer: name, items: count, resourceVersion: this.resourceVersion }, 'listed');
   }
 
   /** Watches until the connection ends: 'closed' to resume, 'gone' to relist; throws on failure. */
@@ -201,7 +223,7 @@ export class Informer<T extends KubeObject> implements Cache<T> {
           {
             onEvent: (type, object) => {
               if (type === 'ERROR') {
-                if ((object as { code?: number }).code === 410) gone = true;
+                if (object.code === 410) gone = true;
                 else this.options.log.warn({ informer: this.options.name, status: object }, 'watch error event');
                 this.abort?.abort();
                 return;

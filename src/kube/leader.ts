@@ -99,47 +99,65 @@ export class LeaderElector {
     }
   }
 
+  /** One attempt: true when this process holds the lease afterwards. */
   private async tryAcquireOrRenew(): Promise<boolean> {
-    const { name, namespace, identity } = this.options;
-    const at = Date.now();
     try {
-      let lease: Lease;
-      try {
-        lease = await this.rest.request<Lease>('GET', this.lease);
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-        await this.rest.request('POST', { type: LEASES, namespace }, {
-          body: {
-            apiVersion: apiVersionOf(LEASES),
-            kind: 'Lease',
-            metadata: { name, namespace },
-            spec: { holderIdentity: identity, leaseDurationSeconds: this.durationSec, acquireTime: now(), renewTime: now(), leaseTransitions: 0 },
-          },
-        });
-        return true;
-      }
-      const spec = lease.spec;
-      const record = JSON.stringify([spec.holderIdentity, spec.renewTime, spec.leaseDurationSeconds]);
-      if (this.observed?.record !== record) this.observed = { record, at };
-      const heldByOther = !!spec.holderIdentity && spec.holderIdentity !== identity;
-      const expired = this.observed.at + (spec.leaseDurationSeconds ?? this.durationSec) * 1000 < at;
-      if (heldByOther && !expired) return false;
-      const takingOver = spec.holderIdentity !== identity;
-      lease.spec = {
-        holderIdentity: identity,
-        leaseDurationSeconds: this.durationSec,
-        acquireTime: takingOver ? now() : spec.acquireTime,
-        renewTime: now(),
-        leaseTransitions: (spec.leaseTransitions ?? 0) + (takingOver ? 1 : 0),
-      };
-      await this.rest.request('PUT', this.lease, { body: lease });
+      const lease = await this.readLease();
+      if (!lease) return await this.createLease();
+      if (!this.mayTake(lease.spec, Date.now())) return false;
+      await this.rest.request('PUT', this.lease, { body: { ...lease, spec: this.claim(lease.spec) } });
       return true;
     } catch (err) {
       if (!isConflict(err)) this.log.warn({ err }, 'lease request failed');
       return false;
     }
   }
+
+  private async readLease(): Promise<Lease | undefined> {
+    try {
+      return await this.rest.request<Lease>('GET', this.lease);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  private async createLease(): Promise<true> {
+    const { name, namespace, identity } = this.options;
+    await this.rest.request('POST', { type: LEASES, namespace }, {
+      body: {
+        apiVersion: apiVersionOf(LEASES),
+        kind: 'Lease',
+        metadata: { name, namespace },
+        spec: { holderIdentity: identity, leaseDurationSeconds: this.durationSec, acquireTime: now(), renewTime: now(), leaseTransitions: 0 },
+      },
+    });
+    return true;
+  }
+
+  /**
+   * Ours already, free, or expired. Expiry is judged by when this process last saw
+   * the record change, on its own clock: the holder's clock may be off.
+   */
+  private mayTake(spec: Lease['spec'], at: number): boolean {
+    const record = JSON.stringify([spec.holderIdentity, spec.renewTime, spec.leaseDurationSeconds]);
+    if (this.observed?.record !== record) this.observed = { record, at };
+    const heldByOther = !!spec.holderIdentity && spec.holderIdentity !== this.options.identity;
+    const expired = this.observed.at + (spec.leaseDurationSeconds ?? this.durationSec) * 1000 < at;
+    return !heldByOther || expired;
+  }
+
+  private claim(spec: Lease['spec']): Lease['spec'] {
+    const takingOver = spec.holderIdentity !== this.options.identity;
+    return {
+      holderIdentity: this.options.identity,
+      leaseDurationSeconds: this.durationSec,
+      acquireTime: takingOver ? now() : spec.acquireTime,
+      renewTime: now(),
+      leaseTransitions: (spec.leaseTransitions ?? 0) + (takingOver ? 1 : 0),
+    };
+  }
 }
 
 // metav1.MicroTime: RFC 3339 with microseconds.
-const now = () => new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+const now = (): string => new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');

@@ -1,5 +1,6 @@
 import { RequestContext, Watch, type HttpMethod, type KubeConfig } from '@kubernetes/client-node';
 import { fetch, type Dispatcher } from 'undici';
+import type { KubeObject } from './cache.js';
 import { pathOf, resourceLabel, type ResourceRef } from './resources.js';
 
 /**
@@ -21,11 +22,11 @@ export class KubeError extends Error {
 }
 
 /** Watch failures come from client-node as an Error with statusCode, not as a KubeError. */
-const statusOf = (err: unknown) => (err instanceof KubeError ? err.status : (err as { statusCode?: number } | undefined)?.statusCode);
-export const isNotFound = (err: unknown) => statusOf(err) === 404;
-export const isConflict = (err: unknown) => err instanceof KubeError && err.status === 409;
-export const isAlreadyExists = (err: unknown) => err instanceof KubeError && err.status === 409 && err.reason === 'AlreadyExists';
-export const isGone = (err: unknown) => statusOf(err) === 410;
+const statusOf = (err: unknown): number | undefined => (err instanceof KubeError ? err.status : (err as { statusCode?: number } | undefined)?.statusCode);
+export const isNotFound = (err: unknown): boolean => statusOf(err) === 404;
+export const isConflict = (err: unknown): boolean => err instanceof KubeError && err.status === 409;
+export const isAlreadyExists = (err: unknown): boolean => err instanceof KubeError && err.status === 409 && err.reason === 'AlreadyExists';
+export const isGone = (err: unknown): boolean => statusOf(err) === 410;
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export type WriteVerb = 'create' | 'update' | 'patch' | 'delete';
@@ -37,13 +38,16 @@ export interface RequestOptions {
   contentType?: string;
 }
 
+/** A watch event's object: an API object, or a Status for ERROR events. */
+export type WatchedObject = KubeObject & { code?: number };
+
 export interface WatchHandlers {
-  onEvent: (type: string, object: Record<string, any>) => void;
+  onEvent: (type: string, object: WatchedObject) => void;
   onDone: (err: unknown) => void;
 }
 
 export interface Rest {
-  request<T = any>(method: Method, target: ResourceRef, options?: RequestOptions): Promise<T>;
+  request<T = unknown>(method: Method, target: ResourceRef, options?: RequestOptions): Promise<T>;
   watch(collection: ResourceRef, query: Query, handlers: WatchHandlers, inactivityMs: number): Promise<AbortController>;
   /** Called after every successful write with its verb and resource label (`pods`, `distrolessapps/status`), for metrics. */
   onWrite?: (verb: WriteVerb, resource: string) => void;
@@ -66,33 +70,31 @@ export function restClient(kc: KubeConfig, userAgent: string, timeoutMs = 30_000
   // therefore read once, at the first request.
   let dispatcher: Dispatcher | undefined;
 
+  /** The kubeconfig's credentials as headers; the first call also keeps the connection pool. */
+  async function authenticate(url: URL, method: Method): Promise<Record<string, string>> {
+    const ctx = new RequestContext(url.toString(), method as HttpMethod);
+    await kc.applySecurityAuthentication(ctx);
+    if (!dispatcher) {
+      dispatcher = ctx.getDispatcher() as Dispatcher | undefined;
+      dispatcher?.on('connect', () => rest.onConnect?.());
+    }
+    return { ...ctx.getHeaders() };
+  }
+
   const rest: Rest = {
     async request(method, target, options = {}) {
-      const path = pathOf(target);
-      const url = new URL(server + path);
-      for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-      const ctx = new RequestContext(url.toString(), method as HttpMethod);
-      await kc.applySecurityAuthentication(ctx);
-      if (!dispatcher) {
-        dispatcher = ctx.getDispatcher() as Dispatcher | undefined;
-        dispatcher?.on('connect', () => rest.onConnect?.());
-      }
-      const headers: Record<string, string> = { ...ctx.getHeaders(), Accept: 'application/json', 'User-Agent': userAgent };
+      const url = urlOf(server, target, options.query);
+      const what = `${method} ${url.pathname}`;
+      const headers = await authenticate(url, method);
+      headers.Accept = 'application/json';
+      headers['User-Agent'] = userAgent;
       if (options.body !== undefined) headers['Content-Type'] = options.contentType ?? 'application/json';
-      let response;
-      try {
-        response = await fetch(url, {
-          method,
-          headers,
-          body: options.body === undefined ? undefined : JSON.stringify(options.body),
-          dispatcher: dispatcher as never,
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-      } catch (err) {
-        throw new KubeError(0, 'ConnectionFailed', `${method} ${path}: ${describeFetchError(err)}`);
-      }
+      const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+      const response = await fetch(url, { method, headers, body, dispatcher: dispatcher as never, signal: AbortSignal.timeout(timeoutMs) }).catch((err: unknown) => {
+        throw new KubeError(0, 'ConnectionFailed', `${what}: ${describeFetchError(err)}`);
+      });
       const text = await response.text();
-      if (!response.ok) throw errorFromStatus(response.status, text, `${method} ${path}`);
+      if (!response.ok) throw errorFromStatus(response.status, text, what);
       const verb = WRITE_VERBS[method];
       if (verb) rest.onWrite?.(verb, resourceLabel(target));
       return (text ? JSON.parse(text) : undefined) as never;
@@ -106,12 +108,18 @@ export function restClient(kc: KubeConfig, userAgent: string, timeoutMs = 30_000
       return watcher.watch(
         pathOf(collection),
         query,
-        (type, object) => handlers.onEvent(type, object as Record<string, any>),
+        (type, object) => handlers.onEvent(type, object as WatchedObject),
         (err) => handlers.onDone(err),
       );
     },
   };
   return rest;
+}
+
+function urlOf(server: string, target: ResourceRef, query: Query = {}): URL {
+  const url = new URL(server + pathOf(target));
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
+  return url;
 }
 
 function errorFromStatus(status: number, text: string, what: string): KubeError {

@@ -39,15 +39,7 @@ export class Manager {
 
   constructor(private readonly options: ManagerOptions) {
     this.finished = new Promise((resolve) => (this.finish = resolve));
-    const manager = this;
-    new Gauge({
-      name: `${options.metrics.prefix}leader`,
-      help: '1 while this process runs the controllers: it holds the leader Lease, or leader election is off.',
-      registers: [options.metrics.registry],
-      collect() {
-        this.set(manager.leading ? 1 : 0);
-      },
-    });
+    registerLeaderGauge(options.metrics, () => this.leading);
   }
 
   addCache<T extends KubeObject>(cache: Cache<T>): void {
@@ -102,4 +94,15 @@ export class Manager {
     this.options.log.info('stopped');
     this.finish(code);
   }
+}
+
+function registerLeaderGauge({ registry, prefix }: MetricsScope, isLeading: () => boolean): void {
+  new Gauge({
+    name: `${prefix}leader`,
+    help: '1 while this process runs the controllers: it holds the leader Lease, or leader election is off.',
+    registers: [registry],
+    collect() {
+      this.set(isLeading() ? 1 : 0);
+    },
+  });
 }
