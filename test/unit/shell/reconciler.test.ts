@@ -1,0 +1,130 @@
+import type { V1Pod } from '@kubernetes/client-node';
+import type { Condition, DistrolessAppStatus } from '../../../src/api/schema.js';
+import { createReconciler, type StoredApp } from '../../../src/controller/reconciler.js';
+import { EventRecorder } from '../../../src/kube/events.js';
+import { render } from '../../../src/render/pod.js';
+import { validApp } from '../../fixtures/invalid-apps.js';
+import { APP_UID, existing, makeApp } from '../controller/world.js';
+import { FakeRest, capturingLogger, serverError, type Answer } from './fake-rest.js';
+
+// The reconciler's error policy, run against a scripted API server: which write
+// failures stall the app, which are ignored, and which are retried with a status
+// that says so.
+
+function storedApp(replicas: number): StoredApp {
+  const manifest = validApp('web');
+  manifest.spec.replicas = replicas;
+  return { ...manifest, metadata: { name: 'web', namespace: 'shop', uid: APP_UID, generation: 1 } } as StoredApp;
+}
+
+async function reconcileOnce(app: StoredApp, pods: V1Pod[], answer: Answer): Promise<{ rest: FakeRest; result: Promise<unknown>; lines: Record<string, unknown>[] }> {
+  const rest = new FakeRest(answer);
+  const { log, lines } = capturingLogger();
+  const reconcile = createReconciler({
+    getApp: () => app,
+    podsOf: () => pods,
+    rest,
+    events: new EventRecorder(rest, 'distroless-operator', 'test', log),
+    now: () => new Date('2030-01-01T00:00:00Z'),
+  });
+  const result = reconcile('shop/web', { log, reconcileId: 'r1' });
+  await result.catch(() => undefined);
+  return { rest, result, lines };
+}
+
+const statusWritten = (rest: FakeRest): DistrolessAppStatus => {
+  const patches = rest.sentTo('PATCH', 'distrolessapps/status');
+  expect(patches).toHaveLength(1);
+  return (patches[0]!.options.body as { status: DistrolessAppStatus }).status;
+};
+const conditionOf = (status: DistrolessAppStatus, type: string): Condition => status.conditions!.find((c) => c.type === type)!;
+const eventReasons = (rest: FakeRest): string[] => rest.sentTo('POST', 'events').map((r) => (r.options.body as { reason: string }).reason);
+/** Answers every request with an empty body, except those `fail` picks. */
+const failing = (fail: Answer): Answer => (request) => fail(request) ?? {};
+
+describe('reconcile: the error policy of writes', () => {
+  it.each([
+    [403, 'Forbidden', 'pods "web-x-0" is forbidden: violates PodSecurity "restricted:latest"'],
+    [422, 'Invalid', 'Pod "web-x-0" is invalid: spec.containers[0].image: Required value'],
+  ])('a Pod create refused with %i stalls the app with the server message, announces it, and is not retried', async (code, reason, message) => {
+    const { rest, result } = await reconcileOnce(storedApp(2), [], failing((r) => {
+      if (r.method === 'POST' && r.target.type.plural === 'pods') throw serverError(code, reason, message);
+    }));
+    await expect(result).resolves.toEqual({ requeueAfterMs: 60_000 });
+    // The round stops at the first refusal: the second Pod is not tried.
+    expect(rest.sentTo('POST', 'pods')).toHaveLength(1);
+    const stalled = conditionOf(statusWritten(rest), 'Stalled');
+    expect(stalled).toMatchObject({ status: 'True', reason: 'PodRejected' });
+    expect(stalled.message).toContain(message);
+    expect(eventReasons(rest)).toEqual(['PodRejected']);
+  });
+
+  it.each([
+    [404, 'NotFound'],
+    [409, 'Conflict'],
+  ])('a Pod delete answered %i (gone already, or replaced) is done: no retry, no stall', async (code, reason) => {
+    const app = storedApp(0);
+    const pods = render(makeApp((m) => (m.spec.replicas = 2))).pods.map((p) => existing(p));
+    const { rest, result } = await reconcileOnce(app, pods, failing((r) => {
+      if (r.method === 'DELETE') throw serverError(code, reason);
+    }));
+    await expect(result).resolves.toEqual({});
+    expect(rest.sentTo('DELETE', 'pods')).toHaveLength(2);
+    const status = statusWritten(rest);
+    expect(conditionOf(status, 'Stalled').status).toBe('False');
+    expect(conditionOf(status, 'Reconciling')).toMatchObject({ status: 'True', reason: 'ScalingDown' });
+  });
+
+  it('a create answered AlreadyExists is done: an earlier create landed before the cache saw it', async () => {
+    const { rest, result } = await reconcileOnce(storedApp(1), [], failing((r) => {
+      if (r.method === 'POST' && r.target.type.plural === 'pods') throw serverError(409, 'AlreadyExists');
+    }));
+    await expect(result).resolves.toEqual({});
+    expect(conditionOf(statusWritten(rest), 'Stalled').status).toBe('False');
+  });
+
+  it.each([
+    [500, 'InternalError'],
+    [503, 'ServiceUnavailable'],
+    [429, 'TooManyRequests'],
+    [0, 'ConnectionFailed'],
+  ])('a write failing with %i %s is retried, and the status says so first', async (code, reason) => {
+    const error = serverError(code, reason, `the server said ${reason}`);
+    const { rest, result, lines } = await reconcileOnce(storedApp(1), [], failing((r) => {
+      if (r.method === 'POST' && r.target.type.plural === 'pods') throw error;
+    }));
+    await expect(result).rejects.toBe(error);
+    const status = statusWritten(rest);
+    expect(conditionOf(status, 'Reconciling')).toMatchObject({ status: 'True', reason: 'ProgressingWithRetry' });
+    expect(conditionOf(status, 'Reconciling').message).toContain(`the server said ${reason}`);
+    expect(conditionOf(status, 'Ready').status).toBe('False');
+    expect(conditionOf(status, 'Stalled').status).toBe('False');
+    expect(eventReasons(rest)).toEqual([]);
+    expect(lines.some((l) => l.msg === 'created pod')).toBe(false);
+  });
+
+  it('a status patch answered NotFound (the app was deleted meanwhile) ends the round quietly', async () => {
+    const { result } = await reconcileOnce(storedApp(1), [], failing((r) => {
+      if (r.method === 'PATCH') throw serverError(404, 'NotFound');
+    }));
+    await expect(result).resolves.toEqual({});
+  });
+
+  it('a status patch failing with 500 is retried', async () => {
+    const error = serverError(500, 'InternalError');
+    const { result } = await reconcileOnce(storedApp(1), [], failing((r) => {
+      if (r.method === 'PATCH') throw error;
+    }));
+    await expect(result).rejects.toBe(error);
+  });
+
+  it('a converged app costs no write at all', async () => {
+    const app = storedApp(2);
+    const pods = render(makeApp((m) => (m.spec.replicas = 2))).pods.map((p) => existing(p));
+    const first = await reconcileOnce(app, pods, () => ({}));
+    const converged = { ...app, status: statusWritten(first.rest) };
+    const { rest, result } = await reconcileOnce(converged, pods, () => ({}));
+    await expect(result).resolves.toEqual({});
+    expect(rest.sent).toEqual([]);
+  });
+});
