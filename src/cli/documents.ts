@@ -1,6 +1,6 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as yaml from 'js-yaml';
+import { LineCounter, parseAllDocuments, type YAMLError } from 'yaml';
 
 /** One YAML document of an input, numbered from 1 as people count them. */
 export interface Document {
@@ -46,44 +46,41 @@ async function expand(source: string): Promise<string[]> {
 }
 
 /**
- * Splits multi-document YAML and parses each document on its own, so one broken
+ * More aliases than this in one document is an alias bomb (a few hundred bytes
+ * that expand to gigabytes), not a manifest.
+ */
+export const MAX_ALIASES = 100;
+
+/**
+ * Parses every document of a multi-document YAML text on its own, so one broken
  * document is reported with its number and line while the others are still read.
- * Documents holding nothing but comments (a stray `---`) are neither kept nor counted.
+ * Documents holding nothing (a stray `---`, only comments) are neither kept nor
+ * counted. YAML 1.2 core, as kubectl reads manifests: `on` is a string, a date
+ * stays text.
  */
 export function parseDocuments(source: string, text: string): Document[] {
   const docs: Document[] = [];
-  splitDocuments(text).forEach(({ body, firstLine }, i) => {
-    const index = i + 1;
+  const lines = new LineCounter();
+  for (const doc of parseAllDocuments(text, { prettyErrors: false, lineCounter: lines })) {
+    const index = docs.length + 1;
+    const [error] = doc.errors;
+    if (error) {
+      docs.push({ source, index, error: `invalid YAML: ${error.message}${position(error, lines)}` });
+      continue;
+    }
     try {
-      const content = yaml.load(body);
+      const content: unknown = doc.toJS({ maxAliasCount: MAX_ALIASES });
       if (content !== null && content !== undefined) docs.push({ source, index, content });
     } catch (err) {
-      const reason = err instanceof yaml.YAMLException ? err.reason : String(err);
-      const mark = err instanceof yaml.YAMLException && err.mark ? ` (line ${firstLine + err.mark.line}, column ${err.mark.column + 1})` : '';
-      docs.push({ source, index, error: `invalid YAML: ${reason}${mark}` });
+      docs.push({ source, index, error: `invalid YAML: ${err instanceof Error ? err.message : String(err)}` });
     }
-  });
+  }
   return docs;
 }
 
-const SEPARATOR_RE = /^---(\s|$)/;
-
-function splitDocuments(text: string): { body: string; firstLine: number }[] {
-  const parts: { body: string; firstLine: number }[] = [];
-  let lines: string[] = [];
-  let firstLine = 1;
-  text.split('\n').forEach((line, i) => {
-    if (SEPARATOR_RE.test(line)) {
-      if (lines.some((l) => l.trim() && !l.trimStart().startsWith('#'))) parts.push({ body: lines.join('\n'), firstLine });
-      // Content after the marker on the same line (`--- {a: 1}`) belongs to the next document.
-      lines = [line.slice(3)];
-      firstLine = i + 1;
-    } else {
-      lines.push(line);
-    }
-  });
-  if (lines.some((l) => l.trim() && !l.trimStart().startsWith('#'))) parts.push({ body: lines.join('\n'), firstLine });
-  return parts;
+function position(error: YAMLError, lines: LineCounter): string {
+  const { line, col } = lines.linePos(error.pos[0]);
+  return ` (line ${line}, column ${col})`;
 }
 
 async function readStdin(): Promise<string> {
