@@ -20,6 +20,8 @@ export default {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts', '<rootDir>/test/fault/**/*.test.ts'],
+      // Kills what a test file's processes left behind, even when a test timed out.
+      setupFilesAfterEnv: ['<rootDir>/test/integration/kill-leftovers.ts'],
       globalSetup: '<rootDir>/test/integration/global-setup.js',
       globalTeardown: '<rootDir>/test/integration/global-teardown.js',
     },

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { hostname } from 'node:os';
 import { pathToFileURL } from 'node:url';
+import { track } from './children.js';
 import { sumMetric } from './metrics.js';
 import { freePorts } from './ports.js';
 import { StopWaiting, waitFor } from './wait-for.js';
@@ -13,10 +14,13 @@ import { StopWaiting, waitFor } from './wait-for.js';
 const root = new URL('../', import.meta.url).pathname;
 const READY_TIMEOUT_MS = 60_000;
 
+/** One line of the operator's JSON log, parsed; a line that is not JSON is kept as its `msg`. */
+export type LogLine = Record<string, unknown>;
+
 export interface OperatorProcess {
   child: ChildProcess;
   /** Every log line so far, parsed; stays empty with `keepLogs: false`. */
-  logs: Record<string, any>[];
+  logs: LogLine[];
   /** Its leader election identity, as its User-Agent carries it: `distroless-operator/IDENTITY`. */
   identity: string;
   metricsUrl: string;
@@ -48,57 +52,12 @@ export interface OperatorOptions {
 export async function startOperator(options: OperatorOptions): Promise<OperatorProcess> {
   const keepLogs = options.keepLogs ?? true;
   const [metricsPort, healthPort] = await freePorts(2);
-  // Node itself with tsx as a loader, not tsx's CLI, which runs the program as a
-  // child: a SIGKILL must reach the operator, not a wrapper that leaves it running.
-  const program = options.compiled ? [`${root}dist/cli/bin.js`] : ['--import', pathToFileURL(`${root}node_modules/tsx/dist/loader.mjs`).href, `${root}src/cli/bin.ts`];
-  const child = spawn(
-    process.execPath,
-    [
-      ...program,
-      'run',
-      ...(options.kubeconfig ? ['--kubeconfig', options.kubeconfig] : []),
-      '--metrics-addr',
-      `127.0.0.1:${metricsPort}`,
-      '--health-addr',
-      `127.0.0.1:${healthPort}`,
-      '--log-level',
-      options.logLevel ?? 'debug',
-      ...(options.args ?? []),
-    ],
-    {
-      env: { ...withoutJestNodeOptions(process.env), ...options.env, ...(options.kubeconfig ? { KUBECONFIG: options.kubeconfig } : {}) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const logs: Record<string, any>[] = [];
-  let stderr = '';
-  if (options.logFile) {
-    const file = createWriteStream(options.logFile);
-    // Two streams into one file: it is closed once both have ended, not when the first does.
-    child.stdout!.pipe(file, { end: false });
-    child.stderr!.pipe(file, { end: false });
-    child.once('close', () => file.end());
-  }
-  if (keepLogs) {
-    let buffered = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) {
-        try {
-          logs.push(JSON.parse(line));
-        } catch {
-          logs.push({ msg: line });
-        }
-      }
-    });
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  } else if (!options.logFile) {
-    // Nobody reads it, but a full pipe would block the operator.
-    child.stdout!.resume();
-    child.stderr!.resume();
-  }
+  const child = spawn(process.execPath, operatorArgv(options, `127.0.0.1:${metricsPort}`, `127.0.0.1:${healthPort}`), {
+    env: { ...withoutJestNodeOptions(process.env), ...options.env, ...(options.kubeconfig ? { KUBECONFIG: options.kubeconfig } : {}) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  track(child);
+  const captured = captureOutput(child, options.logFile, keepLogs);
   let exitCode: number | null | undefined;
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => {
@@ -113,8 +72,8 @@ export async function startOperator(options: OperatorOptions): Promise<OperatorP
   const output = (lastLines?: number) => {
     const file = options.logFile ? `; see ${options.logFile}` : '';
     if (!keepLogs) return file;
-    const kept = lastLines === undefined ? logs : logs.slice(-lastLines);
-    return `${file}:\n${stderr}\n${kept.map((l) => JSON.stringify(l)).join('\n')}`;
+    const kept = lastLines === undefined ? captured.logs : captured.logs.slice(-lastLines);
+    return `${file}:\n${captured.stderr()}\n${kept.map((l) => JSON.stringify(l)).join('\n')}`;
   };
   try {
     await waitFor(
@@ -135,7 +94,7 @@ export async function startOperator(options: OperatorOptions): Promise<OperatorP
   return {
     child,
     identity: `${hostname()}_${child.pid}`,
-    logs,
+    logs: captured.logs,
     metricsUrl,
     healthUrl,
     ...(options.logFile ? { logFile: options.logFile } : {}),
@@ -146,6 +105,73 @@ export async function startOperator(options: OperatorOptions): Promise<OperatorP
       return exited;
     },
   };
+}
+
+/** Node's arguments: the program, then `run` with its flags. */
+function operatorArgv(options: OperatorOptions, metricsAddr: string, healthAddr: string): string[] {
+  // Node itself with tsx as a loader, not tsx's CLI, which runs the program as a
+  // child: a SIGKILL must reach the operator, not a wrapper that leaves it running.
+  const program = options.compiled ? [`${root}dist/cli/bin.js`] : ['--import', pathToFileURL(`${root}node_modules/tsx/dist/loader.mjs`).href, `${root}src/cli/bin.ts`];
+  return [
+    ...program,
+    'run',
+    ...(options.kubeconfig ? ['--kubeconfig', options.kubeconfig] : []),
+    '--metrics-addr',
+    metricsAddr,
+    '--health-addr',
+    healthAddr,
+    '--log-level',
+    options.logLevel ?? 'debug',
+    ...(options.args ?? []),
+  ];
+}
+
+/** What the operator has printed, as far as it is kept in memory. */
+interface CapturedOutput {
+  logs: LogLine[];
+  stderr: () => string;
+}
+
+/** Sends the operator's output to the log file, to memory, both, or (when nobody reads it) away. */
+function captureOutput(child: ChildProcess, logFile: string | undefined, keepLogs: boolean): CapturedOutput {
+  if (logFile) writeToFile(child, logFile);
+  if (keepLogs) return keepInMemory(child);
+  // Nobody reads it, but a full pipe would block the operator.
+  if (!logFile) {
+    child.stdout!.resume();
+    child.stderr!.resume();
+  }
+  return { logs: [], stderr: () => '' };
+}
+
+function writeToFile(child: ChildProcess, path: string): void {
+  const file = createWriteStream(path);
+  // Two streams into one file: it is closed once both have ended, not when the first does.
+  child.stdout!.pipe(file, { end: false });
+  child.stderr!.pipe(file, { end: false });
+  child.once('close', () => file.end());
+}
+
+function keepInMemory(child: ChildProcess): CapturedOutput {
+  const logs: LogLine[] = [];
+  let stderr = '';
+  let buffered = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const line of lines) logs.push(parseLogLine(line));
+  });
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return { logs, stderr: () => stderr };
+}
+
+function parseLogLine(line: string): LogLine {
+  try {
+    return JSON.parse(line) as LogLine;
+  } catch {
+    return { msg: line };
+  }
 }
 
 /**
