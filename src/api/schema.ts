@@ -472,7 +472,6 @@ export const distrolessAppSchema = z
   .strict();
 
 export type DistrolessApp = z.output<typeof distrolessAppSchema>;
-export type DistrolessAppSpec = z.output<typeof specSchema>;
 export type DistrolessAppStatus = z.output<typeof statusSchema>;
 export type Condition = z.output<typeof condition>;
 export type Probe = z.output<typeof probeObject>;
