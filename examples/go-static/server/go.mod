@@ -1,0 +1,3 @@
+module distroless.dev/examples/go-static
+
+go 1.24

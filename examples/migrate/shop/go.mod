@@ -1,0 +1,3 @@
+module distroless.dev/examples/shop
+
+go 1.24
