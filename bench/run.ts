@@ -1,4 +1,4 @@
-import { KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { KubeConfig, type V1Pod, type V1ReplicaSet } from '@kubernetes/client-node';
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -10,6 +10,7 @@ import type { KubeObject } from '../src/kube/cache.js';
 import { Informer } from '../src/kube/informer.js';
 import { PODS, type ResourceType } from '../src/kube/resources.js';
 import { DISTROLESS_APPS } from '../src/controller/resources.js';
+import type { StoredApp } from '../src/controller/reconciler.js';
 import { restClient, type Rest } from '../src/kube/rest.js';
 import { sleep } from '../src/kube/wait.js';
 import { kubectlPath } from '../dev/controlplane/kubectl.js';
@@ -174,7 +175,7 @@ const VERBS = ['create', 'patch', 'update', 'delete'] as const;
 const countByVerb = (writes: AuditEvent[]) => Object.fromEntries(VERBS.map((verb) => [verb, writes.filter((e) => e.verb === verb).length]));
 /** How long an operator may take to reconcile every app once (5,000 took 4.4 s in the latest run), so a dead or stuck one fails the run instead of hanging it. */
 const catchUpLimitMs = (n: number) => 60_000 + 20 * n;
-const isReadyApp = (a: any) => a.status?.observedGeneration === a.metadata.generation && a.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True');
+const isReadyApp = (a: StoredApp) => a.status?.observedGeneration === a.metadata.generation && a.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
 
 async function operatorRun(n: number) {
   const { plane, rest } = await freshPlane(n);
@@ -190,7 +191,7 @@ async function operatorRun(n: number) {
       peakRss = Math.max(peakRss, sumMetric(m, 'process_resident_memory_bytes'));
       peakHeap = Math.max(peakHeap, sumMetric(m, 'nodejs_heap_size_used_bytes'));
     }, 500);
-    const ready = waitAll<any>(rest, DISTROLESS_APPS, n, isReadyApp);
+    const ready = waitAll<StoredApp>(rest, DISTROLESS_APPS, n, isReadyApp);
     await ready.synced;
     const started = Date.now();
     await inParallel(n, (i) => rest.request('POST', { type: DISTROLESS_APPS, namespace: NS }, { body: app(i) }));
@@ -280,7 +281,7 @@ async function peerRun(n: number, qps?: number) {
   const { plane, rest } = await freshPlane(n, args);
   try {
     const cpu0 = cpuOf(plane);
-    const ready = waitAll<any>(rest, REPLICA_SETS, n, (rs) => rs.status?.readyReplicas === 1);
+    const ready = waitAll<V1ReplicaSet>(rest, REPLICA_SETS, n, (rs) => rs.status?.readyReplicas === 1);
     await ready.synced;
     const started = Date.now();
     const labels = (i: number) => ({ bench: `rs-${i}` });
@@ -377,53 +378,105 @@ function machine() {
 const seconds = (run?: { convergeS: number }) => (run ? run.convergeS.toFixed(1) : '–');
 const ratio = (a?: { convergeS: number }, b?: { convergeS: number }) => (a && b ? (a.convergeS / b.convergeS).toFixed(2) : '–');
 
-function markdown(result: any): string {
-  const m = result.machine;
-  const lines = [
+type OperatorRun = Awaited<ReturnType<typeof operatorRun>>;
+type PeerRun = Awaited<ReturnType<typeof peerRun>>;
+
+/** The runs at one size N; each part is there when it was asked for and has finished. */
+interface SizeRow {
+  n: number;
+  operator?: OperatorRun;
+  floor?: Awaited<ReturnType<typeof floorRun>>;
+  peer?: PeerRun;
+  /** The peer limited to the operator's write rate. */
+  peerSameQps?: PeerRun;
+}
+
+interface BenchResult {
+  machine: ReturnType<typeof machine>;
+  sizes: SizeRow[];
+  latency?: Awaited<ReturnType<typeof latencyRun>>;
+}
+
+function markdown(result: BenchResult): string {
+  const lines = [...machineLines(result.machine), ...sizeTable(result.sizes), ...latencyLines(result.latency), ...operatorDetails(result.sizes)];
+  return `${lines.join('\n')}\n`;
+}
+
+function machineLines(m: BenchResult['machine']): string[] {
+  return [
     `Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB; Node ${m.node}; Kubernetes ${m.kubernetes}, etcd ${m.etcd}, kwok ${m.kwok}; ${m.date}.`,
     `Every run on a fresh local control plane; clients create at concurrency ${CONCURRENCY}; the operator runs compiled (dist/), ${CONCURRENCY} workers, resync ${RESYNC_S} s.`,
   ];
-  const measured = result.sizes.filter((r: any) => r.operator || r.floor || r.peer);
-  if (measured.length) lines.push(
+}
+
+function sizeTable(sizes: SizeRow[]): string[] {
+  const measured = sizes.filter((r) => r.operator || r.floor || r.peer);
+  if (!measured.length) return [];
+  return [
     '',
     "| N | operator s | floor s | peer s (default QPS) | peer s (operator's QPS) | operator / floor | operator / peer | operator / peer at same QPS | writes per app | idle writes | RSS MiB (peak) | heap MiB (peak) | restart s |",
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
-  );
-  for (const r of measured) {
-    const o = r.operator;
-    const w = o ? Object.entries(o.writesPerApp).filter(([, v]) => (v as number) > 0).map(([k, v]) => `${k} ${v}`).join(', ') : '–';
-    const same = r.peerSameQps ? `${seconds(r.peerSameQps)} (${r.peerSameQps.qps}/s)` : '–';
-    const memory = o ? [`${o.rssMiB} (${o.peakRssMiB})`, `${o.heapUsedMiB} (${o.peakHeapUsedMiB})`, `${o.restartS.toFixed(1)} (${o.restartWrites.length} writes)`] : ['–', '–', '–'];
-    lines.push(`| ${[r.n, seconds(o), seconds(r.floor), seconds(r.peer), same, ratio(o, r.floor), ratio(o, r.peer), ratio(o, r.peerSameQps), w, o?.idleWrites.length ?? '–', ...memory].join(' | ')} |`);
-  }
-  const l = result.latency;
-  const spread = (p: { p50Ms: number; p90Ms: number; p99Ms: number; maxMs: number }) => `p50 ${p.p50Ms} ms, p90 ${p.p90Ms} ms, p99 ${p.p99Ms} ms, max ${p.maxMs} ms`;
-  if (l) {
-    lines.push('', `Latency, app stored to its Pod created (API server clock), ${l.apps} apps at ${l.ratePerS}/s: ${spread(l)}.`);
-    lines.push(`From the bench sending the app instead (adds the load generator's own request): ${spread(l.fromSend)}.`);
-  }
-  const withOperator = result.sizes.filter((r: any) => r.operator);
-  if (withOperator.length) {
-    lines.push('', 'CPU seconds by process during convergence (operator run):', '');
-    for (const r of withOperator) lines.push(`- N=${r.n}: ${Object.entries(r.operator.cpuSeconds).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-    for (const r of withOperator.filter((r: any) => r.operator.cpuProfile)) {
-      const p = r.operator.cpuProfile;
-      lines.push('', `Operator CPU profile at N=${r.n} (share of busy samples): ${p.byOwner.map((o: any) => `${o.owner} ${o.pct}%`).join(', ')}.`);
-    }
-    for (const r of withOperator) {
-      const writes = [...r.operator.idleWrites, ...r.operator.restartWrites];
-      if (writes.length) lines.push('', `Writes at idle or on restart at N=${r.n}, from the audit log: ${writes.map((w: string) => `\`${w}\``).join(', ')}.`);
-    }
-  }
-  return `${lines.join('\n')}\n`;
+    ...measured.map(sizeTableRow),
+  ];
+}
+
+function sizeTableRow(r: SizeRow): string {
+  const o = r.operator;
+  const same = r.peerSameQps ? `${seconds(r.peerSameQps)} (${r.peerSameQps.qps}/s)` : '–';
+  const cells = [r.n, seconds(o), seconds(r.floor), seconds(r.peer), same, ratio(o, r.floor), ratio(o, r.peer), ratio(o, r.peerSameQps), ...operatorCells(o)];
+  return `| ${cells.join(' | ')} |`;
+}
+
+/** Writes per app, idle writes, memory and restart of the operator run, or dashes without one. */
+function operatorCells(o: OperatorRun | undefined): (string | number)[] {
+  if (!o) return ['–', '–', '–', '–', '–'];
+  const writes = Object.entries(o.writesPerApp).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ');
+  return [writes, o.idleWrites.length, `${o.rssMiB} (${o.peakRssMiB})`, `${o.heapUsedMiB} (${o.peakHeapUsedMiB})`, `${o.restartS.toFixed(1)} (${o.restartWrites.length} writes)`];
+}
+
+const spread = (p: { p50Ms: number; p90Ms: number; p99Ms: number; maxMs: number }) => `p50 ${p.p50Ms} ms, p90 ${p.p90Ms} ms, p99 ${p.p99Ms} ms, max ${p.maxMs} ms`;
+
+function latencyLines(l: BenchResult['latency']): string[] {
+  if (!l) return [];
+  return [
+    '',
+    `Latency, app stored to its Pod created (API server clock), ${l.apps} apps at ${l.ratePerS}/s: ${spread(l)}.`,
+    `From the bench sending the app instead (adds the load generator's own request): ${spread(l.fromSend)}.`,
+  ];
+}
+
+/** CPU by process, the CPU profile, and any write at idle or on restart, for each size the operator ran at. */
+function operatorDetails(sizes: SizeRow[]): string[] {
+  const runs = sizes.flatMap((r) => (r.operator ? [{ n: r.n, operator: r.operator }] : []));
+  if (!runs.length) return [];
+  return [
+    '',
+    'CPU seconds by process during convergence (operator run):',
+    '',
+    ...runs.map(({ n, operator }) => `- N=${n}: ${Object.entries(operator.cpuSeconds).map(([k, v]) => `${k} ${v}`).join(', ')}`),
+    ...runs.flatMap(profileLines),
+    ...runs.flatMap(unexpectedWriteLines),
+  ];
+}
+
+function profileLines({ n, operator }: { n: number; operator: OperatorRun }): string[] {
+  const p = operator.cpuProfile;
+  if (!p) return [];
+  return ['', `Operator CPU profile at N=${n} (share of busy samples): ${p.byOwner.map((o) => `${o.owner} ${o.pct}%`).join(', ')}.`];
+}
+
+function unexpectedWriteLines({ n, operator }: { n: number; operator: OperatorRun }): string[] {
+  const writes = [...operator.idleWrites, ...operator.restartWrites];
+  if (!writes.length) return [];
+  return ['', `Writes at idle or on restart at N=${n}, from the audit log: ${writes.map((w) => `\`${w}\``).join(', ')}.`];
 }
 
 say('building dist/');
 const build = spawnSync(join(root, 'node_modules/.bin/tsc'), ['-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
 if (build.status !== 0) process.exit(1);
-const result: any = { machine: machine(), sizes: [] as unknown[] };
+const result: BenchResult = { machine: machine(), sizes: [] };
 for (const n of SIZES) {
-  const row: Record<string, unknown> & { n: number } = { n };
+  const row: SizeRow = { n };
   result.sizes.push(row);
   if (parts.has('operator')) {
     say(`N=${n}: operator`);
@@ -441,9 +494,8 @@ for (const n of SIZES) {
     say(`N=${n}: peer at its default QPS`);
     row.peer = await peerRun(n);
     save();
-    const operator = row.operator as { writeQps: number } | undefined;
-    if (operator) {
-      const budget = Math.max(1, Math.round(operator.writeQps));
+    if (row.operator) {
+      const budget = Math.max(1, Math.round(row.operator.writeQps));
       say(`N=${n}: peer at the operator's ${budget} writes/s`);
       row.peerSameQps = await peerRun(n, budget);
       save();

@@ -10,8 +10,11 @@ export function usageError(message: string, usage: string): never {
   process.exit(2);
 }
 
+/** What parseArgs returns for `config` made strict. */
+export type ParsedFlags<T extends ParseArgsConfig> = ReturnType<typeof parseArgs<T & { strict: true }>>;
+
 /** node:util parseArgs, strict, with usageError for a command line it refuses. */
-export function parseFlags<T extends ParseArgsConfig>(usage: string, config: T) {
+export function parseFlags<T extends ParseArgsConfig>(usage: string, config: T): ParsedFlags<T> {
   try {
     return parseArgs({ ...config, strict: true });
   } catch (err) {

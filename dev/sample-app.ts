@@ -1,7 +1,14 @@
 // A DistrolessApp the schema accepts, for tooling that needs apps to create (the
 // benchmark). Any change here changes what the benchmark measures.
 
-export function validApp(name = 'demo'): Record<string, any> {
+export interface SampleApp {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string };
+  spec: Record<string, unknown>;
+}
+
+export function validApp(name = 'demo'): SampleApp {
   return {
     apiVersion: 'distroless.dev/v1alpha1',
     kind: 'DistrolessApp',

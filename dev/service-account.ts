@@ -17,7 +17,7 @@ async function kubectlOk(kubeconfig: string, args: string[]): Promise<string> {
     return (await execFileAsync(kubectlPath(), ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8' })).stdout;
   } catch (err) {
     const failed = err as { code?: number; stderr?: string };
-    throw new Error(`kubectl ${args.join(' ')} failed (${failed.code}): ${failed.stderr}`);
+    throw new Error(`kubectl ${args.join(' ')} failed (${failed.code}): ${failed.stderr}`, { cause: err });
   }
 }
 
@@ -31,8 +31,8 @@ export async function serviceAccountKubeconfig(adminKubeconfig: string): Promise
   await kubectlOk(adminKubeconfig, ['create', 'namespace', SYSTEM_NS]).catch(() => {});
   await kubectlOk(adminKubeconfig, ['apply', '-k', join(root, 'config/rbac')]);
   const token = (await kubectlOk(adminKubeconfig, ['create', 'token', 'distroless-operator', '-n', SYSTEM_NS, '--duration=4h'])).trim();
-  const admin = yaml.load(readFileSync(adminKubeconfig, 'utf8')) as any;
-  const cluster = admin.clusters[0].cluster;
+  const admin = yaml.load(readFileSync(adminKubeconfig, 'utf8')) as { clusters: { cluster: unknown }[] };
+  const cluster = admin.clusters[0]!.cluster;
   const path = join(mkdtempSync(join(tmpdir(), 'dlo-sa-')), 'operator.kubeconfig');
   writeFileSync(
     path,

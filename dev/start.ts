@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Condition, DistrolessAppStatus } from '../src/api/schema.js';
 import { kubectlPath } from './controlplane/kubectl.js';
 import { startControlPlane, type ControlPlane } from './controlplane/launcher.js';
 import { parseFlags } from './flags.js';
@@ -73,18 +74,32 @@ interface AppRow {
   reason: string;
 }
 
+/** The fields of a listed DistrolessApp that its row shows. */
+interface ListedApp {
+  metadata: { name: string; generation?: number };
+  spec: { replicas?: number };
+  status?: DistrolessAppStatus;
+}
+
 function appRows(kubeconfig: string | undefined): AppRow[] {
-  const list = JSON.parse(kubectlOk(kubeconfig, ['get', 'dla', '-n', namespace, '-o', 'json'])) as { items: any[] };
-  return list.items.map((app) => {
-    const ready = (app.status?.conditions ?? []).find((c: any) => c.type === 'Ready');
-    const current = app.status?.observedGeneration === app.metadata.generation;
-    return {
-      name: app.metadata.name,
-      ready: current ? (ready?.status ?? 'Unknown') : 'Unknown',
-      replicas: app.status?.replicaSummary ?? `0/${app.spec.replicas}`,
-      reason: current ? (ready?.reason ?? 'Pending') : 'Pending',
-    };
-  });
+  const list = JSON.parse(kubectlOk(kubeconfig, ['get', 'dla', '-n', namespace, '-o', 'json'])) as { items: ListedApp[] };
+  return list.items.map(appRow);
+}
+
+/** The app's Ready condition, once its status describes its current generation. */
+function currentReady(app: ListedApp): Condition | undefined {
+  if (app.status?.observedGeneration !== app.metadata.generation) return undefined;
+  return app.status?.conditions?.find((c) => c.type === 'Ready');
+}
+
+function appRow(app: ListedApp): AppRow {
+  const ready = currentReady(app);
+  return {
+    name: app.metadata.name,
+    ready: ready?.status ?? 'Unknown',
+    replicas: app.status?.replicaSummary ?? `0/${app.spec.replicas}`,
+    reason: ready?.reason ?? 'Pending',
+  };
 }
 
 /** Prints a line for every change of an app's state; resolves true once all are Ready, false at the deadline. */

@@ -26,20 +26,30 @@ export interface WaitOptions {
  * message), except StopWaiting, which ends the wait at once.
  */
 export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, options: WaitOptions = {}): Promise<T> {
-  const { timeoutMs = 60_000, intervalMs = 100, what = 'condition' } = options;
+  const { timeoutMs = 60_000, intervalMs = 100 } = options;
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
-    try {
-      const value = await fn();
-      if (value !== undefined && value !== false) return value as T;
-    } catch (err) {
-      if (err instanceof StopWaiting) throw err;
-      lastError = err;
-    }
-    if (Date.now() > deadline) {
-      throw options.timeoutError?.(lastError) ?? new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
-    }
+    const result = await attempt(fn, (err) => (lastError = err));
+    if (result) return result.value;
+    if (Date.now() > deadline) throw timeoutError(options, timeoutMs, lastError);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/** One call of fn: its value if it has one yet; an error it throws goes to onError, unless it is StopWaiting. */
+async function attempt<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, onError: (err: unknown) => void): Promise<{ value: T } | undefined> {
+  try {
+    const value = await fn();
+    if (value !== undefined && value !== false) return { value: value as T };
+  } catch (err) {
+    if (err instanceof StopWaiting) throw err;
+    onError(err);
+  }
+  return undefined;
+}
+
+function timeoutError(options: WaitOptions, timeoutMs: number, lastError: unknown): Error {
+  const why = lastError ? `: ${String(lastError)}` : '';
+  return options.timeoutError?.(lastError) ?? new Error(`timed out after ${timeoutMs / 1000}s waiting for ${options.what ?? 'condition'}${why}`);
 }

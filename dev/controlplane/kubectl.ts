@@ -17,19 +17,33 @@ export function kubectlPath(): string {
   if (found) return found;
   const minor = readVersions().kubernetes.split('.').slice(0, 2).join('.');
   const override = process.env.DLO_KUBECTL;
-  if (override) {
-    if (!existsSync(override)) throw new Error(`DLO_KUBECTL=${override} does not exist`);
-    return (found = override);
-  }
+  found = override ? existingOverride(override) : kubectlOfMinor(minor);
+  return found;
+}
+
+function existingOverride(path: string): string {
+  if (!existsSync(path)) throw new Error(`DLO_KUBECTL=${path} does not exist`);
+  return path;
+}
+
+/** kubectl.<minor> beside the kubectl on PATH, or that kubectl itself when it is that minor. */
+function kubectlOfMinor(minor: string): string {
   const which = spawnSync('sh', ['-c', 'command -v kubectl'], { encoding: 'utf8' }).stdout.trim();
   if (!which) throw new Error(`kubectl is not on PATH; the end-to-end checks need kubectl ${minor} (or set DLO_KUBECTL)`);
   const matching = join(dirname(realpathSync(which)), `kubectl.${minor}`);
-  if (existsSync(matching)) return (found = matching);
-  const version = spawnSync(which, ['version', '--client', '-o', 'json'], { encoding: 'utf8' });
-  const client = version.status === 0 ? (JSON.parse(version.stdout) as { clientVersion?: { major?: string; minor?: string } }).clientVersion : undefined;
-  if (client && `${client.major}.${client.minor?.replace(/\D+$/, '')}` === minor) return (found = which);
+  if (existsSync(matching)) return matching;
+  const client = clientVersion(which);
+  // A minor such as "33+" (some vendors' builds) is still 33.
+  if (client && `${client.major}.${client.minor?.replace(/\D+$/, '')}` === minor) return which;
   throw new Error(
     `no kubectl ${minor}: neither ${matching} exists nor is ${which} version ${minor} ` +
       `(it is ${client ? `${client.major}.${client.minor}` : 'unknown'}); install kubectl ${minor} or set DLO_KUBECTL`,
   );
+}
+
+/** What `kubectl version --client` says of itself; undefined when it cannot say. */
+function clientVersion(kubectl: string): { major?: string; minor?: string } | undefined {
+  const version = spawnSync(kubectl, ['version', '--client', '-o', 'json'], { encoding: 'utf8' });
+  if (version.status !== 0) return undefined;
+  return (JSON.parse(version.stdout) as { clientVersion?: { major?: string; minor?: string } }).clientVersion;
 }

@@ -29,7 +29,7 @@ function openssl(args: string[]): void {
     execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (err) {
     const stderr = (err as { stderr?: Buffer }).stderr?.toString() ?? '';
-    throw new Error(`openssl ${args[0]} failed: ${stderr || String(err)}`);
+    throw new Error(`openssl ${args[0]} failed: ${stderr || String(err)}`, { cause: err });
   }
 }
 

@@ -3,6 +3,7 @@ import { DISTROLESS_APPS } from '../../src/controller/resources.js';
 import type { ResourceRef } from '../../src/kube/resources.js';
 import { isConflict } from '../../src/kube/rest.js';
 import { createNamespace, kubectlOk, testKubeconfig } from '../integration/helpers.js';
+import type { ServedApp } from '../integration/served.js';
 import { startOperator, type OperatorProcess } from '../../dev/operator-process.js';
 import { CRD, adminRest, applyApps, converge, report, world } from './support.js';
 
@@ -29,10 +30,10 @@ afterAll(async () => {
 });
 
 /** Read, change, write with the read resourceVersion; on 409, read again. Returns the 409s met. */
-async function updateWithRetry(target: ResourceRef, change: (app: any) => void): Promise<number> {
+async function updateWithRetry(target: ResourceRef, change: (app: ServedApp) => void): Promise<number> {
   const rest = adminRest();
   for (let conflicts = 0; ; conflicts++) {
-    const app = await rest.request('GET', { ...target, subresource: undefined });
+    const app = await rest.request<ServedApp>('GET', { ...target, subresource: undefined });
     change(app);
     try {
       await rest.request('PUT', target, { body: app });
@@ -70,7 +71,7 @@ describe('write conflicts', () => {
     for (const app of apps) {
       expect(`${app.metadata.name}: race=${app.metadata.labels?.race}`).toBe(`${app.metadata.name}: race=${ROUNDS - 1}`);
       const live = pods.filter((p) => p.metadata?.labels?.['distroless.dev/app'] === app.metadata.name).length;
-      expect(`${app.metadata.name}: ${app.status.replicas}`).toBe(`${app.metadata.name}: ${live}`);
+      expect(`${app.metadata.name}: ${app.status!.replicas}`).toBe(`${app.metadata.name}: ${live}`);
     }
     expect(racerConflicts).toBeGreaterThan(0);
     const operatorConflicts = operator.logs.filter((l) => l.msg === 'reconcile failed; will retry' && /409|conflict/i.test(String(l.err))).length;

@@ -31,11 +31,11 @@ afterAll(async () => {
   await kubectlOk(['delete', 'namespace', ns, '--wait=false']);
 });
 
-/** etcd's current revision, through its JSON gateway. */
-async function etcd(path: string, body: unknown): Promise<any> {
+/** A call of etcd's JSON gateway, whose answer is read as T. */
+async function etcd<T>(path: string, body: unknown): Promise<T> {
   const r = await fetch(`${controlPlane().state.etcdUrl}${path}`, { method: 'POST', body: JSON.stringify(body) });
   if (!r.ok) throw new Error(`etcd ${path}: HTTP ${r.status}: ${await r.text()}`);
-  return r.json();
+  return (await r.json()) as T;
 }
 
 describe('control plane faults', () => {
@@ -77,7 +77,8 @@ describe('control plane faults', () => {
           if (i >= 50 && i < 80) a.spec.app.args = ['--after-compaction'];
         }).slice(20),
       );
-      const { header } = await etcd('/v3/kv/range', { key: Buffer.from('/').toString('base64') });
+      // etcd's current revision; the gateway writes 64-bit numbers as strings.
+      const { header } = await etcd<{ header: { revision: string } }>('/v3/kv/range', { key: Buffer.from('/').toString('base64') });
       await etcd('/v3/kv/compaction', { revision: header.revision, physical: true });
       // A fresh API server: its watch cache starts after the compaction, and the
       // operator's connections are gone, so it must resume from a version that is gone.

@@ -1,9 +1,10 @@
 import { DISTROLESS_APPS } from '../../src/controller/resources.js';
 import { KubeError } from '../../src/kube/rest.js';
-import { invalidCases, validApp, type Manifest } from '../fixtures/invalid-apps.js';
+import { invalidCases, replacePart, validApp, type Manifest } from '../fixtures/invalid-apps.js';
 import { createNamespace, kubectlOk, testKubeconfig } from '../integration/helpers.js';
 import { waitFor } from '../../dev/wait-for.js';
 import { startOperator, type OperatorProcess } from '../../dev/operator-process.js';
+import { condition, type ServedApp } from '../integration/served.js';
 import { CRD, adminRest, random, report, world } from './support.js';
 
 // Scenario 6: 1,000 DistrolessApps, random valid and invalid, applied as kubectl
@@ -59,8 +60,8 @@ const validMutations: [string, (a: Manifest, r: () => number, i: number) => void
 
 /** Garbage no schema admits: wrong types and shapes. */
 const garbage: [string, (a: Manifest) => void][] = [
-  ['spec is a list', (a) => (a.spec = [1, 2])],
-  ['app is a string', (a) => (a.spec.app = 'nginx')],
+  ['spec is a list', (a) => replacePart(a, 'spec', [1, 2])],
+  ['app is a string', (a) => replacePart(a.spec, 'app', 'nginx')],
   ['replicas is an object', (a) => (a.spec.replicas = { n: 1 })],
   ['command is a string', (a) => (a.spec.app.command = '/app/server --flag')],
   ['env is a map', (a) => (a.spec.app.env = { A: 'b' })],
@@ -103,8 +104,6 @@ function fuzz(i: number, r: () => number): Fuzzed {
   return { app, expect: 'PodRejected', how: 'AppArmor unconfined under enforce=restricted' };
 }
 
-const condition = (app: any, type: string) => app.status?.conditions?.find((c: any) => c.type === type);
-
 describe('fuzzed specs', () => {
   it(`${COUNT} random apps: each refused with a message, Ready, or Stalled with a reason, as predicted`, async () => {
     const r = random(SEED);
@@ -146,9 +145,9 @@ describe('fuzzed specs', () => {
 
     // The admitted ones settle as predicted: Ready, or Stalled with the predicted reason.
     const admitted = new Map(cases.filter((_, i) => !refused.has(i)).map((c) => [c.app.metadata.name as string, c]));
-    const outcome = (app: any): string | undefined => {
+    const outcome = (app: ServedApp): string | undefined => {
       if (app.status?.observedGeneration !== app.metadata.generation) return undefined;
-      if (condition(app, 'Stalled')?.status === 'True') return condition(app, 'Stalled').reason;
+      if (condition(app, 'Stalled')?.status === 'True') return condition(app, 'Stalled')!.reason;
       if (condition(app, 'Ready')?.status === 'True') return 'Ready';
       return undefined;
     };

@@ -1,5 +1,6 @@
 import { validApp } from '../fixtures/invalid-apps.js';
 import { createNamespace, getJson, kubectlOk, testKubeconfig } from '../integration/helpers.js';
+import { condition, type ServedApp } from '../integration/served.js';
 import { startOperator, type OperatorProcess } from '../../dev/operator-process.js';
 import { CRD, applyApps, converge, report, world } from './support.js';
 
@@ -69,6 +70,7 @@ describe('big and odd specs', () => {
     const table = await kubectlOk(['get', 'dla', '-n', ns]);
     expect(table).toContain(longA);
     report('big-and-odd-specs', { apps: 4, pods: names.length, longestPodName: Math.max(...names.map((n) => n.length)), envVarsPerContainer: 500, convergeMs: ms, refused: 0 });
-    expect((await getJson(['get', 'dla', '-n', ns, 'many-env'])).status.conditions.find((c: any) => c.type === 'Ready').status).toBe('True');
+    const manyEnv = await getJson<ServedApp>(['get', 'dla', '-n', ns, 'many-env']);
+    expect(condition(manyEnv, 'Ready')!.status).toBe('True');
   });
 });

@@ -7,6 +7,7 @@ import * as yaml from 'js-yaml';
 import { restClient, type Rest } from '../../src/kube/rest.js';
 import type { Manifest } from '../fixtures/invalid-apps.js';
 import { kubectlOk, testKubeconfig } from '../integration/helpers.js';
+import { condition, isCurrent, type List, type ServedApp } from '../integration/served.js';
 import { waitFor } from '../../dev/wait-for.js';
 
 // Shared by the fault suite: a client for bulk work, the invariants every scenario
@@ -35,15 +36,15 @@ export async function applyApps(ns: string, apps: Manifest[]): Promise<void> {
 export { random } from '../fixtures/random.js';
 
 export interface World {
-  apps: any[];
+  apps: ServedApp[];
   pods: V1Pod[];
 }
 
 export async function world(ns: string): Promise<World> {
   const rest = adminRest();
   const [apps, pods] = await Promise.all([
-    rest.request<{ items: any[] }>('GET', { type: DISTROLESS_APPS, namespace: ns }),
-    rest.request<{ items: V1Pod[] }>('GET', { type: PODS, namespace: ns }),
+    rest.request<List<ServedApp>>('GET', { type: DISTROLESS_APPS, namespace: ns }),
+    rest.request<List<V1Pod>>('GET', { type: PODS, namespace: ns }),
   ]);
   return { apps: apps.items, pods: pods.items };
 }
@@ -61,34 +62,63 @@ export interface Invariants {
   unconverged: string[];
 }
 
-const condition = (app: any, type: string) => app.status?.conditions?.find((c: any) => c.type === type);
-
 /** What must hold once the dust settles; `settled` is when nothing is left to do. */
 export function invariants({ apps, pods }: World): Invariants & { settled: boolean } {
   const live = pods.filter((p) => !p.metadata?.deletionTimestamp);
-  const byUid = new Map(apps.map((a) => [a.metadata.uid, a]));
-  const seen = new Map<string, number>();
-  let orphans = 0;
-  for (const pod of live) {
+  const orphans = countOrphans(live, apps);
+  const checks = apps.map((app) => checkApp(app, live));
+  const unconverged = checks.filter((c) => !c.converged).map((c) => c.name);
+  const terminating = pods.length - live.length;
+  return {
+    apps: apps.length,
+    pods: live.length,
+    duplicated: countDuplicates(live),
+    orphans,
+    missing: checks.filter((c) => c.short).length,
+    unconverged,
+    settled: unconverged.length === 0 && orphans === 0 && terminating === 0,
+  };
+}
+
+/** Live Pods with no controller, or whose controller is none of the apps. */
+function countOrphans(live: V1Pod[], apps: ServedApp[]): number {
+  const appUids = new Set(apps.map((a) => a.metadata.uid));
+  return live.filter((pod) => {
     const owner = pod.metadata?.ownerReferences?.find((r) => r.controller);
-    if (!owner || !byUid.has(owner.uid)) orphans++;
+    return !owner || !appUids.has(owner.uid);
+  }).length;
+}
+
+/** Live Pods beyond the first for the same app, template hash and replica index. */
+function countDuplicates(live: V1Pod[]): number {
+  const seen = new Map<string, number>();
+  for (const pod of live) {
     const labels = pod.metadata?.labels ?? {};
     const key = `${labels['distroless.dev/app']}/${labels['distroless.dev/template-hash']}/${labels['distroless.dev/replica-index']}`;
     seen.set(key, (seen.get(key) ?? 0) + 1);
   }
-  const duplicated = [...seen.values()].reduce((n, c) => n + Math.max(0, c - 1), 0);
-  let missing = 0;
-  const unconverged: string[] = [];
-  for (const app of apps) {
-    const mine = live.filter((p) => p.metadata?.ownerReferences?.some((r) => r.uid === app.metadata.uid));
-    const current = mine.filter((p) => p.metadata?.labels?.['distroless.dev/template-hash'] === app.status?.templateHash);
-    if (current.length < app.spec.replicas) missing++;
-    const ready = condition(app, 'Ready')?.status === 'True' && condition(app, 'Reconciling')?.status === 'False';
-    if (app.status?.observedGeneration !== app.metadata.generation || !ready || mine.length !== app.spec.replicas) unconverged.push(app.metadata.name);
-  }
-  const terminating = pods.length - live.length;
-  return { apps: apps.length, pods: live.length, duplicated, orphans, missing, unconverged, settled: unconverged.length === 0 && orphans === 0 && terminating === 0 };
+  return [...seen.values()].reduce((n, c) => n + Math.max(0, c - 1), 0);
 }
+
+interface AppCheck {
+  name: string;
+  /** Fewer Pods of its current template than it asks for. */
+  short: boolean;
+  /** Its status describes its spec and says Ready, and it has as many Pods as it asks for. */
+  converged: boolean;
+}
+
+function checkApp(app: ServedApp, live: V1Pod[]): AppCheck {
+  const mine = live.filter((p) => p.metadata?.ownerReferences?.some((r) => r.uid === app.metadata.uid));
+  const current = mine.filter((p) => p.metadata?.labels?.['distroless.dev/template-hash'] === app.status?.templateHash);
+  return {
+    name: app.metadata.name,
+    short: current.length < app.spec.replicas,
+    converged: isCurrent(app) && saysReady(app) && mine.length === app.spec.replicas,
+  };
+}
+
+const saysReady = (app: ServedApp) => condition(app, 'Ready')?.status === 'True' && condition(app, 'Reconciling')?.status === 'False';
 
 /** Waits until every app is converged and no Pod is left over; resolves with how long that took. */
 export async function converge(ns: string, what: string, timeoutMs = 300_000): Promise<{ ms: number; last: Invariants }> {

@@ -1,5 +1,7 @@
+import type { V1ConfigMap, V1NodeCondition, V1NodeSpec, V1NodeStatus } from '@kubernetes/client-node';
 import * as yaml from 'js-yaml';
 import { createNamespace, getJson, kubectl, kubectlOk } from './helpers.js';
+import type { List, ServedPod } from './served.js';
 import { waitFor } from '../../dev/wait-for.js';
 
 // The local control plane itself: scheduling, kwok as the kubelet, garbage
@@ -17,6 +19,12 @@ const restrictedPod = (name: string, extra: Record<string, unknown> = {}) => ({
   },
 });
 
+/** A Node as the API server returns it, with the status kwok reports for it. */
+interface ServedNode {
+  spec: V1NodeSpec;
+  status: V1NodeStatus & { conditions: V1NodeCondition[]; allocatable: Record<string, string> };
+}
+
 const rootPod = {
   apiVersion: 'v1',
   kind: 'Pod',
@@ -26,11 +34,11 @@ const rootPod = {
 
 describe('local control plane', () => {
   it('has untainted kwok nodes, Ready, with room for many Pods', async () => {
-    const nodes = (await getJson(['get', 'nodes', '-l', 'type=kwok'])).items;
+    const nodes = (await getJson<List<ServedNode>>(['get', 'nodes', '-l', 'type=kwok'])).items;
     expect(nodes.length).toBeGreaterThanOrEqual(1);
     for (const node of nodes) {
       expect(node.spec.taints ?? []).toEqual([]);
-      expect(node.status.conditions.find((c: any) => c.type === 'Ready').status).toBe('True');
+      expect(node.status.conditions.find((c) => c.type === 'Ready')!.status).toBe('True');
       // The launcher asks for 1000; the API server writes quantities in canonical form.
       expect(node.status.allocatable.pods).toBe('1k');
     }
@@ -41,20 +49,20 @@ describe('local control plane', () => {
     await kubectlOk(['apply', '-n', ns, '-f', '-'], { input: yaml.dump(restrictedPod('runner')) });
     await kubectlOk(['wait', '-n', ns, '--for=jsonpath={.status.phase}=Running', '--timeout=120s', 'pod/runner']);
     await kubectlOk(['wait', '-n', ns, '--for=condition=Ready', '--timeout=60s', 'pod/runner']);
-    const pod = await getJson(['get', '-n', ns, 'pod/runner']);
+    const pod = await getJson<ServedPod>(['get', '-n', ns, 'pod/runner']);
     expect(pod.spec.nodeName).toMatch(/^kwok-node-/);
     // kwok v0.7.0's default pod-ready stage: init containers (other than sidecars) terminated with Completed, exit 0.
     expect(pod.status.initContainerStatuses).toHaveLength(1);
-    expect(pod.status.initContainerStatuses[0].state.terminated).toMatchObject({ reason: 'Completed', exitCode: 0 });
-    expect(pod.status.containerStatuses[0].ready).toBe(true);
-    expect(pod.status.containerStatuses[0].state.running).toBeDefined();
+    expect(pod.status.initContainerStatuses![0]!.state!.terminated).toMatchObject({ reason: 'Completed', exitCode: 0 });
+    expect(pod.status.containerStatuses![0]!.ready).toBe(true);
+    expect(pod.status.containerStatuses![0]!.state!.running).toBeDefined();
   });
 
   it('garbage-collects a Pod whose owner is deleted', async () => {
     const ns = await createNamespace('cp-gc');
     await kubectlOk(['create', 'configmap', 'owner', '-n', ns]);
-    const owner = await getJson(['get', '-n', ns, 'configmap/owner']);
-    const pod = restrictedPod('owned', { ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: owner.metadata.uid }] });
+    const owner = await getJson<V1ConfigMap>(['get', '-n', ns, 'configmap/owner']);
+    const pod = restrictedPod('owned', { ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: owner.metadata!.uid }] });
     await kubectlOk(['apply', '-n', ns, '-f', '-'], { input: yaml.dump(pod) });
     await kubectlOk(['wait', '-n', ns, '--for=jsonpath={.status.phase}=Running', '--timeout=120s', 'pod/owned']);
     await kubectlOk(['delete', '-n', ns, 'configmap/owner', '--cascade=background']);

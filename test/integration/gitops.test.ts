@@ -5,6 +5,7 @@ import { kstatus } from '../gitops/kstatus.js';
 import { createNamespace, getJson, kubectlOk, testKubeconfig } from './helpers.js';
 import { waitFor } from '../../dev/wait-for.js';
 import { startOperator, type OperatorProcess } from '../../dev/operator-process.js';
+import { condition, isCurrent, type CurrentApp, type ServedApp } from './served.js';
 import { recordWatch } from './watch.js';
 
 // The status the operator writes, as GitOps tools read it: every version of a live
@@ -25,14 +26,11 @@ afterAll(async () => {
   await operator?.stop();
 });
 
-const condition = (app: any, type: string) => app.status?.conditions?.find((c: any) => c.type === type);
-const current = (app: any) => app.status?.observedGeneration === app.metadata.generation;
-
-async function waitForApp(predicate: (app: any) => boolean, what: string): Promise<any> {
+async function waitForApp(predicate: (app: CurrentApp) => boolean, what: string): Promise<CurrentApp> {
   return waitFor(
     async () => {
-      const app = await getJson(['get', '-n', ns, 'dla/web']);
-      return current(app) && predicate(app) ? app : undefined;
+      const app = await getJson<ServedApp>(['get', '-n', ns, 'dla/web']);
+      return isCurrent(app) && predicate(app) ? app : undefined;
     },
     { timeoutMs: 120_000, what },
   );
@@ -43,7 +41,7 @@ const story = (items: string[]) => items.filter((s, i) => s !== items[i - 1]);
 
 describe('kstatus and Argo CD on a live DistrolessApp', () => {
   it('read InProgress/Progressing while it rolls, Failed/Degraded when Stalled, Current/Healthy when Ready', async () => {
-    const watch = await recordWatch(`/apis/distroless.dev/v1alpha1/namespaces/${ns}/distrolessapps`);
+    const watch = await recordWatch<ServedApp>(`/apis/distroless.dev/v1alpha1/namespaces/${ns}/distrolessapps`);
     const app = validApp('web');
     app.spec.replicas = 2;
     await kubectlOk(['apply', '-n', ns, '-f', '-'], { input: yaml.dump(app) });
@@ -76,7 +74,7 @@ describe('kstatus and Argo CD on a live DistrolessApp', () => {
 
     // Before the operator's first status write there is nothing to read: kstatus
     // calls an object without status Current, Argo CD's check (ours) Progressing.
-    expect(versions[0].status).toBeUndefined();
+    expect(versions[0]!.status).toBeUndefined();
     expect(kstatusSays[0]!.status).toBe('Current');
     expect(argoSays[0]!.status).toBe('Progressing');
 

@@ -8,7 +8,7 @@
 //   DLO_TEST_KUBECONFIG    the admin kubeconfig (also exported as KUBECONFIG);
 //   DLO_TEST_CONTROL_PLANE its state.json (pids, ports, logs), for restart/kill.
 import { spawn } from 'node:child_process';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { URL, fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -18,7 +18,9 @@ export default async function globalSetup() {
   // tsx as a loader rather than its CLI: the CLI would run the supervisor as a
   // grandchild, which outlives a killed jest. Its stdin is a pipe from jest: when
   // jest dies, however abruptly, the pipe closes and the supervisor stops the cluster.
-  const { NODE_OPTIONS: _vmModules, ...env } = process.env;
+  // NODE_OPTIONS carries jest's --experimental-vm-modules, which is not the supervisor's business.
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
   const child = spawn(
     process.execPath,
     ['--import', pathToFileURL(`${root}node_modules/tsx/dist/loader.mjs`).href, `${root}dev/controlplane/cli.ts`, 'up', '--foreground', '--watch-stdin', '--nodes=2'],

@@ -19,12 +19,22 @@ export default async function globalTeardown() {
   const stateFile = process.env.DLO_TEST_CONTROL_PLANE;
   if (!stateFile || !existsSync(stateFile)) return;
   const state = JSON.parse(readFileSync(stateFile, 'utf8'));
-  for (const { pid } of Object.values(state.components)) {
-    try {
-      // Only if the pid still runs one of its programs (their command lines name the dir).
-      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(state.dir)) process.kill(pid, 'SIGKILL');
-    } catch {}
-  }
+  for (const { pid } of Object.values(state.components)) killIfOurs(pid, state.dir);
   rmSync(state.dir, { recursive: true, force: true });
   process.stderr.write(`[control plane] the supervisor did not stop within 30s; killed its components\n`);
+}
+
+/**
+ * SIGKILLs pid if it still runs one of the control plane's programs (their command
+ * lines name its dir). False when there is nothing of ours to kill: the program
+ * has exited, or its pid now belongs to another.
+ */
+function killIfOurs(pid, dir) {
+  try {
+    if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir)) return false;
+    process.kill(pid, 'SIGKILL');
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -61,7 +61,8 @@ export async function createNamespace(prefix: string, labels: Record<string, str
   return name;
 }
 
-export async function getJson<T = any>(args: string[], kubeconfig?: string): Promise<T> {
+/** `kubectl get ... -o json`, read as T: the caller names what it expects the object to be. */
+export async function getJson<T>(args: string[], kubeconfig?: string): Promise<T> {
   return JSON.parse(await kubectlOk([...args, '-o', 'json'], kubeconfig ? { kubeconfig } : {})) as T;
 }
 

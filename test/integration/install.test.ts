@@ -1,5 +1,7 @@
 import { join } from 'node:path';
+import type { CoreV1Event } from '@kubernetes/client-node';
 import { createNamespace, getJson, kubectl, kubectlOk, run, testKubeconfig } from './helpers.js';
+import type { List, ServedApp, ServedPod } from './served.js';
 import { waitFor } from '../../dev/wait-for.js';
 
 // What a platform team runs: the kustomize bases applied with the real kubectl, and
@@ -8,34 +10,39 @@ import { waitFor } from '../../dev/wait-for.js';
 const root = new URL('../../', import.meta.url).pathname;
 const SYSTEM_NS = 'distroless-operator-system';
 
+/** A Namespace as these tests create it: labelled with its Pod Security level. */
+interface LabelledNamespace {
+  metadata: { name: string; labels: Record<string, string> };
+}
+
 describe('config/ kustomize bases', () => {
   it('config/default installs the CRD, RBAC and the manager, whose Pods are admitted under enforce=restricted', async () => {
     const r = await kubectl(['apply', '-k', join(root, 'config/default')]);
     expect(r.stderr).not.toMatch(/violate|forbidden|error/i);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('deployment.apps/distroless-operator');
-    const ns = await getJson(['get', 'namespace', SYSTEM_NS]);
+    const ns = await getJson<LabelledNamespace>(['get', 'namespace', SYSTEM_NS]);
     expect(ns.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
     // Created by the ReplicaSet controller, so admitted by PodSecurity in a namespace that enforces restricted.
     const pods = await waitFor(
       async () => {
-        const list = (await getJson(['get', 'pods', '-n', SYSTEM_NS, '-l', 'app.kubernetes.io/name=distroless-operator'])).items;
-        return list.length === 2 && list.every((p: any) => p.status.phase === 'Running') ? list : undefined;
+        const list = (await getJson<List<ServedPod>>(['get', 'pods', '-n', SYSTEM_NS, '-l', 'app.kubernetes.io/name=distroless-operator'])).items;
+        return list.length === 2 && list.every((p) => p.status.phase === 'Running') ? list : undefined;
       },
       { timeoutMs: 120_000, what: 'the manager Pods to run' },
     );
-    const spec = pods[0].spec;
+    const spec = pods[0]!.spec;
     expect(spec.serviceAccountName).toBe('distroless-operator');
-    expect(spec.containers[0].securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
-    expect(spec.containers[0].args).toContain('--leader-elect=true');
-    const events = await getJson(['get', 'events', '-n', SYSTEM_NS, '--field-selector', 'reason=FailedCreate']);
+    expect(spec.containers[0]!.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+    expect(spec.containers[0]!.args).toContain('--leader-elect=true');
+    const events = await getJson<List<CoreV1Event>>(['get', 'events', '-n', SYSTEM_NS, '--field-selector', 'reason=FailedCreate']);
     expect(events.items).toEqual([]);
   });
 
   it('config/samples applies every example', async () => {
     const ns = await createNamespace('samples', { 'pod-security.kubernetes.io/enforce': 'restricted' });
     await kubectlOk(['apply', '-n', ns, '-k', join(root, 'config/samples')]);
-    const names = (await getJson(['get', 'dla', '-n', ns])).items.map((a: any) => a.metadata.name).sort();
+    const names = (await getJson<List<ServedApp>>(['get', 'dla', '-n', ns])).items.map((a) => a.metadata.name).sort();
     expect(names).toEqual(['go-static', 'migrate', 'nginx-template', 'postgres']);
   });
 });
@@ -51,7 +58,7 @@ describe('npm start --once', () => {
     expect(stdout).toContain('using the cluster of the current kubeconfig');
     expect(stdout).toContain('every example is Ready');
     for (const app of ['go-static', 'migrate', 'nginx-template', 'postgres']) expect(stdout).toMatch(new RegExp(`^${app}\\s+True\\s+\\d+/\\d+\\s+Ready`, 'm'));
-    const namespace = await getJson(['get', 'namespace', ns]);
+    const namespace = await getJson<LabelledNamespace>(['get', 'namespace', ns]);
     expect(namespace.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
   });
 });

@@ -1,10 +1,12 @@
 import { join } from 'node:path';
+import type { CoreV1Event, V1Lease } from '@kubernetes/client-node';
 import * as yaml from 'js-yaml';
 import { validApp, type Manifest } from '../fixtures/invalid-apps.js';
 import { SYSTEM_NS, controlPlane, createNamespace, getJson, kubectl, kubectlOk, serviceAccountKubeconfig } from './helpers.js';
 import { waitFor } from '../../dev/wait-for.js';
 import { startOperator, type OperatorProcess } from '../../dev/operator-process.js';
 import { sumMetric } from '../../dev/metrics.js';
+import { condition, isCurrent, type CurrentApp, type List, type ServedApp, type ServedPod } from './served.js';
 import { recordWatch } from './watch.js';
 
 // The operator as a real process, on the real control plane, authenticated as its
@@ -29,26 +31,24 @@ async function apply(ns: string, ...manifests: Manifest[]): Promise<void> {
   await kubectlOk(['apply', '-n', ns, '-f', '-'], { input: manifests.map((m) => yaml.dump(m)).join('---\n') });
 }
 
-const condition = (dla: any, type: string) => dla?.status?.conditions?.find((c: any) => c.type === type);
-
 /** Waits until the app's status describes its current generation and the predicate holds. */
-async function waitForApp(ns: string, name: string, predicate: (dla: any) => boolean, what: string, timeoutMs = 120_000): Promise<any> {
+async function waitForApp(ns: string, name: string, predicate: (dla: CurrentApp) => boolean, what: string, timeoutMs = 120_000): Promise<CurrentApp> {
   return waitFor(
     async () => {
-      const dla = await getJson(['get', '-n', ns, `dla/${name}`]);
-      return dla.status?.observedGeneration === dla.metadata.generation && predicate(dla) ? dla : undefined;
+      const dla = await getJson<ServedApp>(['get', '-n', ns, `dla/${name}`]);
+      return isCurrent(dla) && predicate(dla) ? dla : undefined;
     },
     { timeoutMs, intervalMs: 150, what: `${ns}/${name}: ${what}` },
   );
 }
 
-const isReady = (dla: any) => condition(dla, 'Ready')?.status === 'True';
+const isReady = (dla: ServedApp) => condition(dla, 'Ready')?.status === 'True';
 
-async function podsOf(ns: string, name: string): Promise<any[]> {
-  return (await getJson(['get', 'pods', '-n', ns, '-l', `distroless.dev/app=${name}`])).items;
+async function podsOf(ns: string, name: string): Promise<ServedPod[]> {
+  return (await getJson<List<ServedPod>>(['get', 'pods', '-n', ns, '-l', `distroless.dev/app=${name}`])).items;
 }
 
-const podReady = (pod: any) => !pod.metadata.deletionTimestamp && (pod.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
+const podReady = (pod: ServedPod) => !pod.metadata.deletionTimestamp && (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 
 /**
  * App writes as the API server counts them: successful Pod creates and deletes,
@@ -72,8 +72,8 @@ async function operatorAppWrites(op: OperatorProcess): Promise<number> {
 }
 
 async function leaseHolder(): Promise<string> {
-  const lease = await getJson(['get', 'lease', LEASE, '-n', SYSTEM_NS]);
-  return lease.spec.holderIdentity ?? '';
+  const lease = await getJson<V1Lease>(['get', 'lease', LEASE, '-n', SYSTEM_NS]);
+  return lease.spec!.holderIdentity ?? '';
 }
 
 beforeAll(async () => {
@@ -120,12 +120,12 @@ describe('the operator', () => {
     await apply(ns, app('api'));
     await waitForApp(ns, 'api', isReady, 'Ready at 1');
     await kubectlOk(['patch', '-n', ns, 'dla/api', '--type=merge', '-p', '{"spec":{"replicas":4}}']);
-    let dla = await waitForApp(ns, 'api', (d) => isReady(d) && d.status.readyReplicas === 4, 'Ready at 4');
+    await waitForApp(ns, 'api', (d) => isReady(d) && d.status.readyReplicas === 4, 'Ready at 4');
     expect((await podsOf(ns, 'api')).length).toBe(4);
     await kubectlOk(['patch', '-n', ns, 'dla/api', '--type=merge', '-p', '{"spec":{"replicas":1}}']);
-    dla = await waitForApp(ns, 'api', (d) => isReady(d) && d.status.replicas === 1, 'Ready at 1 again');
+    const dla = await waitForApp(ns, 'api', (d) => isReady(d) && d.status.replicas === 1, 'Ready at 1 again');
     await waitFor(async () => (await podsOf(ns, 'api')).length === 1, { what: 'surplus pods to go' });
-    expect((await podsOf(ns, 'api'))[0].metadata.name).toBe(`api-${dla.status.templateHash}-0`);
+    expect((await podsOf(ns, 'api'))[0]!.metadata.name).toBe(`api-${dla.status.templateHash}-0`);
     await kubectlOk(['patch', '-n', ns, 'dla/api', '--type=merge', '-p', '{"spec":{"replicas":0}}']);
     await waitForApp(ns, 'api', (d) => isReady(d) && d.status.replicas === 0, 'scaled to zero');
     await waitFor(async () => (await podsOf(ns, 'api')).length === 0, { what: 'all pods to go' });
@@ -135,8 +135,8 @@ describe('the operator', () => {
     const ns = await createNamespace('op-rolling');
     await apply(ns, app('roll', (m) => (m.spec.replicas = 3)));
     const before = await waitForApp(ns, 'roll', isReady, 'Ready');
-    const pods = await recordWatch(`/api/v1/namespaces/${ns}/pods`);
-    const apps = await recordWatch(`/apis/distroless.dev/v1alpha1/namespaces/${ns}/distrolessapps`);
+    const pods = await recordWatch<ServedPod>(`/api/v1/namespaces/${ns}/pods`);
+    const apps = await recordWatch<ServedApp>(`/apis/distroless.dev/v1alpha1/namespaces/${ns}/distrolessapps`);
     await waitFor(() => pods.events.filter((e) => e.type === 'ADDED').length >= 3, { what: 'the pod watch to list' });
     await kubectlOk(['patch', '-n', ns, 'dla/roll', '--type=merge', '-p', '{"spec":{"app":{"image":"gcr.io/distroless/static-debian12:latest"}}}']);
     const after = await waitForApp(ns, 'roll', (d) => isReady(d) && d.status.templateHash !== before.status.templateHash, 'rolled out');
@@ -144,7 +144,7 @@ describe('the operator', () => {
     pods.stop();
     apps.stop();
 
-    const live = new Map<string, any>();
+    const live = new Map<string, ServedPod>();
     let minReady = Infinity;
     let maxLive = 0;
     for (const [i, { type, object }] of pods.events.entries()) {
@@ -158,7 +158,7 @@ describe('the operator', () => {
     expect(minReady).toBeGreaterThanOrEqual(3);
     expect(maxLive).toBeLessThanOrEqual(4);
     const final = await podsOf(ns, 'roll');
-    expect(final.every((p) => p.metadata.labels['distroless.dev/template-hash'] === after.status.templateHash)).toBe(true);
+    expect(final.every((p) => p.metadata.labels!['distroless.dev/template-hash'] === after.status.templateHash)).toBe(true);
     const sawReconciling = apps.events.some(
       ({ object }) => object.status?.observedGeneration === after.metadata.generation && condition(object, 'Reconciling')?.status === 'True',
     );
@@ -169,16 +169,16 @@ describe('the operator', () => {
     const ns = await createNamespace('op-recreate');
     await apply(ns, app('rec', (m) => ((m.spec.replicas = 3), (m.spec.updateStrategy = 'Recreate'))));
     const before = await waitForApp(ns, 'rec', isReady, 'Ready');
-    const pods = await recordWatch(`/api/v1/namespaces/${ns}/pods`);
-    const apps = await recordWatch(`/apis/distroless.dev/v1alpha1/namespaces/${ns}/distrolessapps`);
+    const pods = await recordWatch<ServedPod>(`/api/v1/namespaces/${ns}/pods`);
+    const apps = await recordWatch<ServedApp>(`/apis/distroless.dev/v1alpha1/namespaces/${ns}/distrolessapps`);
     await waitFor(() => pods.events.filter((e) => e.type === 'ADDED').length >= 3, { what: 'the pod watch to list' });
     await kubectlOk(['patch', '-n', ns, 'dla/rec', '--type=merge', '-p', '{"spec":{"app":{"args":["--v=2"]}}}']);
     const after = await waitForApp(ns, 'rec', (d) => isReady(d) && d.status.templateHash !== before.status.templateHash, 'recreated');
     pods.stop();
     apps.stop();
-    const present = new Map<string, string>();
+    const present = new Map<string, string | undefined>();
     for (const { type, object } of pods.events) {
-      const hash = object.metadata.labels['distroless.dev/template-hash'];
+      const hash = object.metadata.labels!['distroless.dev/template-hash'];
       if (type === 'ADDED' && hash === after.status.templateHash) {
         expect([...present.values()].filter((h) => h === before.status.templateHash)).toEqual([]);
       }
@@ -193,7 +193,7 @@ describe('the operator', () => {
     await apply(ns, app('heal', (m) => (m.spec.replicas = 2)));
     const dla = await waitForApp(ns, 'heal', isReady, 'Ready');
     const name = `heal-${dla.status.templateHash}-0`;
-    const first = await getJson(['get', 'pod', '-n', ns, name]);
+    const first = await getJson<ServedPod>(['get', 'pod', '-n', ns, name]);
     await kubectlOk(['delete', 'pod', '-n', ns, name, '--wait=false']);
     const second = await waitFor(
       async () => {
@@ -248,11 +248,11 @@ describe('the operator', () => {
     await kubectlOk(['patch', 'pod', '-n', ns, name, '--subresource=status', '--type=merge', '-p', JSON.stringify(status)]);
     const stalled = await waitForApp(ns, 'broken', (d) => condition(d, 'Stalled')?.status === 'True', 'Stalled');
     expect(condition(stalled, 'Stalled')).toMatchObject({ reason: 'InitContainerFailed', message: expect.stringContaining('exited with code 3 (Error)') });
-    expect(condition(stalled, 'Stalled').message).toContain(name);
+    expect(condition(stalled, 'Stalled')!.message).toContain(name);
     expect(condition(stalled, 'Ready')).toMatchObject({ status: 'False', reason: 'InitContainerFailed' });
-    const events = await getJson(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=broken,reason=InitContainerFailed']);
+    const events = await getJson<List<CoreV1Event>>(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=broken,reason=InitContainerFailed']);
     expect(events.items.length).toBeGreaterThan(0);
-    expect(events.items[0].type).toBe('Warning');
+    expect(events.items[0]!.type).toBe('Warning');
   });
 
   it('refuses a spec the schema admits but the operator does not, while other apps converge', async () => {
@@ -269,7 +269,7 @@ describe('the operator', () => {
     await waitForApp(ns, 'good', isReady, 'Ready');
     expect((await podsOf(ns, 'bad')).length).toBe(0);
     const events = await waitFor(async () => {
-      const list = await getJson(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=bad,reason=InvalidSpec']);
+      const list = await getJson<List<CoreV1Event>>(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=bad,reason=InvalidSpec']);
       return list.items.length > 0 ? list.items : undefined;
     });
     expect(events[0]).toMatchObject({ type: 'Warning', message: expect.stringContaining('reserved') });
@@ -298,13 +298,13 @@ describe('the operator', () => {
       spec: { containers: [{ name: 'c', image: 'gcr.io/distroless/static-debian12:nonroot' }] },
     };
     await kubectlOk(['apply', '-n', ns, '-f', '-'], { input: yaml.dump(foreign) });
-    const created = await getJson(['get', 'pod', '-n', ns, 'mine-not-yours']);
+    const created = await getJson<ServedPod>(['get', 'pod', '-n', ns, 'mine-not-yours']);
     await apply(ns, app('shared', (m) => (m.spec.replicas = 1)));
     const dla = await waitForApp(ns, 'shared', isReady, 'Ready');
     expect(dla.status.replicas).toBe(1);
     const reconciles = await operator.metric('distroless_operator_reconcile_total');
     await waitFor(async () => (await operator.metric('distroless_operator_reconcile_total')) > reconciles + 2, { timeoutMs: 3 * RESYNC_MS + 10_000, what: 'a resync' });
-    const still = await getJson(['get', 'pod', '-n', ns, 'mine-not-yours']);
+    const still = await getJson<ServedPod>(['get', 'pod', '-n', ns, 'mine-not-yours']);
     expect(still.metadata.uid).toBe(created.metadata.uid);
     expect(still.metadata.deletionTimestamp).toBeUndefined();
   });
@@ -314,8 +314,8 @@ describe('the operator', () => {
     await apply(ns, ...Array.from({ length: 50 }, (_, i) => app(`idle-${i}`)));
     await waitFor(
       async () => {
-        const list = await getJson(['get', 'dla', '-n', ns]);
-        return list.items.length === 50 && list.items.every((d: any) => isReady(d) && d.status.observedGeneration === d.metadata.generation);
+        const list = await getJson<List<ServedApp>>(['get', 'dla', '-n', ns]);
+        return list.items.length === 50 && list.items.every((d) => isReady(d) && isCurrent(d));
       },
       { timeoutMs: 180_000, what: '50 apps Ready' },
     );
@@ -367,7 +367,7 @@ describe('the operator', () => {
       expect(await follower.metric('distroless_operator_leader')).toBe(0);
       const leaderId = await leaseHolder();
 
-      const leases = await recordWatch(`/apis/coordination.k8s.io/v1/namespaces/${SYSTEM_NS}/leases`, { fieldSelector: `metadata.name=${LEASE}` });
+      const leases = await recordWatch<V1Lease>(`/apis/coordination.k8s.io/v1/namespaces/${SYSTEM_NS}/leases`, { fieldSelector: `metadata.name=${LEASE}` });
       expect(await operator.stop()).toBe(0);
       await waitFor(async () => (await follower.metric('distroless_operator_leader')) === 1, { timeoutMs: 30_000, what: 'the follower to take over' });
       leases.stop();

@@ -5,6 +5,7 @@ import * as yaml from 'js-yaml';
 import { validApp } from '../fixtures/invalid-apps.js';
 import { kubectlPath } from '../../dev/controlplane/kubectl.js';
 import { createNamespace, getJson, kubectlOk, run, testKubeconfig } from './helpers.js';
+import type { ServedApp, ServedPod } from './served.js';
 import { waitFor } from '../../dev/wait-for.js';
 import { startOperator, type OperatorProcess } from '../../dev/operator-process.js';
 
@@ -39,7 +40,7 @@ beforeAll(async () => {
   app.spec.app.runAsGroup = 4343;
   await kubectlOk(['apply', '-n', ns, '-f', '-'], { input: yaml.dump(app) });
   await kubectlOk(['wait', '-n', ns, '--for=condition=Ready', '--timeout=120s', 'dla/web']);
-  hash = (await getJson(['get', '-n', ns, 'dla/web'])).status.templateHash;
+  hash = (await getJson<ServedApp>(['get', '-n', ns, 'dla/web'])).status!.templateHash!;
 });
 
 afterAll(async () => {
@@ -109,9 +110,9 @@ describe('kubectl distroless', () => {
   it("debug adds an ephemeral container, admitted under enforce=restricted, running as the main container's UID", async () => {
     const r = await plugin(['debug', 'web', '-n', ns, '--no-attach']);
     expect(r.code).toBe(0);
-    const pod = await getJson(['get', 'pod', '-n', ns, `web-${hash}-0`]);
+    const pod = await getJson<ServedPod>(['get', 'pod', '-n', ns, `web-${hash}-0`]);
     expect(pod.spec.ephemeralContainers).toHaveLength(1);
-    expect(pod.spec.ephemeralContainers[0]).toMatchObject({
+    expect(pod.spec.ephemeralContainers![0]).toMatchObject({
       image: 'busybox:1.37',
       targetContainerName: 'app',
       securityContext: { runAsUser: 4242, runAsGroup: 4343, runAsNonRoot: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },

@@ -10,7 +10,7 @@ export interface Recorded<T> {
  * Records every watch event of a collection, so a test can check what happened
  * between two polls: every intermediate Pod and status the API server saw.
  */
-export async function recordWatch<T = any>(path: string, query: Record<string, string> = {}): Promise<Recorded<T>> {
+export async function recordWatch<T>(path: string, query: Record<string, string> = {}): Promise<Recorded<T>> {
   const kc = new KubeConfig();
   kc.loadFromFile(testKubeconfig());
   const events: Recorded<T>['events'] = [];

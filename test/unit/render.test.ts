@@ -21,6 +21,15 @@ function parse(manifest: unknown): DistrolessApp {
 
 const loadExample = (name: string) => parse(yaml.load(readFileSync(join(examplesDir, name, 'app.yaml'), 'utf8')));
 const allContainers = (pod: V1Pod): V1Container[] => [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+const initContainerOf = (pod: V1Pod) => pod.spec?.initContainers?.[0];
+const mainContainerOf = (pod: V1Pod) => pod.spec?.containers[0];
+const envNamesOf = (container: V1Container | undefined) => new Set((container?.env ?? []).map((e) => e.name));
+
+/** Init env variables the app's own env does not set too. */
+const initOnlyEnv = (app: DistrolessApp) => (app.spec.init.env ?? []).filter((e) => !(app.spec.app.env ?? []).some((m) => m.name === e.name));
+
+/** Where the first init env variable that reads a Secret gets its value. */
+const initSecretSource = (app: DistrolessApp) => app.spec.init.env?.find((e) => e.valueFrom?.secretKeyRef)?.valueFrom;
 
 describe('render', () => {
   it('ships the four examples of the design', () => expect(examples).toEqual(['go-static', 'migrate', 'nginx-template', 'postgres']));
@@ -48,14 +57,11 @@ describe('render', () => {
   it.each(examples)('keeps the init env of %s out of the main container', (name) => {
     const app = loadExample(name);
     for (const pod of render(app).pods) {
-      const init = pod.spec?.initContainers?.[0];
-      const main = pod.spec?.containers[0];
-      expect(init?.env).toEqual(app.spec.init.env);
-      const mainNames = new Set((main?.env ?? []).map((e) => e.name));
-      for (const e of app.spec.init.env ?? []) {
-        if (!(app.spec.app.env ?? []).some((m) => m.name === e.name)) expect(mainNames.has(e.name)).toBe(false);
-      }
-      expect(JSON.stringify(main)).not.toContain(JSON.stringify(app.spec.init.env?.find((e) => e.valueFrom?.secretKeyRef)?.valueFrom ?? '\u0000'));
+      const main = mainContainerOf(pod);
+      expect(initContainerOf(pod)?.env).toEqual(app.spec.init.env);
+      const mainNames = envNamesOf(main);
+      for (const e of initOnlyEnv(app)) expect(mainNames.has(e.name)).toBe(false);
+      expect(JSON.stringify(main)).not.toContain(JSON.stringify(initSecretSource(app) ?? '\u0000'));
       expect(main?.envFrom).toEqual(app.spec.app.envFrom);
     }
   });

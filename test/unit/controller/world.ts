@@ -100,10 +100,10 @@ export function withAppStatus(pod: V1Pod, status: Partial<V1ContainerStatus>): V
   return { ...pod, status: { ...pod.status, containerStatuses: [full] } };
 }
 
-export const names = (pods: V1Pod[]) => pods.map((p) => p.metadata?.name ?? '').sort();
-export const createdNames = (actions: Action[]) => names(actions.flatMap((a) => (a.kind === 'create' ? [a.pod] : [])));
-export const deletedNames = (actions: Action[]) => actions.flatMap((a) => (a.kind === 'delete' ? [a.name] : [])).sort();
-export const hashOf = (pod: V1Pod) => pod.metadata?.labels?.[LABEL_TEMPLATE_HASH];
+export const names = (pods: V1Pod[]): string[] => pods.map((p) => p.metadata?.name ?? '').sort();
+export const createdNames = (actions: Action[]): string[] => names(actions.flatMap((a) => (a.kind === 'create' ? [a.pod] : [])));
+export const deletedNames = (actions: Action[]): string[] => actions.flatMap((a) => (a.kind === 'delete' ? [a.name] : [])).sort();
+export const hashOf = (pod: V1Pod): string | undefined => pod.metadata?.labels?.[LABEL_TEMPLATE_HASH];
 
 /**
  * A simulated cluster for multi-step scenarios. Each step: the world moves on
