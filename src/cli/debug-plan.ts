@@ -35,7 +35,7 @@ function identityOf(pod: V1Pod): { runAsUser: number; runAsGroup: number } {
   return { runAsUser, runAsGroup: own.runAsGroup ?? podLevel.runAsGroup ?? runAsUser };
 }
 
-export function debugPlan(pod: V1Pod, options: { image: string; attach: boolean }): DebugPlan {
+export function debugPlan(pod: V1Pod, options: { image: string; attach: boolean; command?: string[] }): DebugPlan {
   const name = pod.metadata?.name ?? '';
   const namespace = pod.metadata?.namespace ?? 'default';
   return {
@@ -52,6 +52,8 @@ export function debugPlan(pod: V1Pod, options: { image: string; attach: boolean 
       `--image=${options.image}`,
       `--custom=${customPath}`,
       ...(options.attach ? ['-it'] : []),
+      // What the debug container runs instead of its image's default, as kubectl debug takes it.
+      ...(options.command?.length ? ['--', ...options.command] : []),
     ],
   };
 }

@@ -81,11 +81,12 @@ export function buildPlugin(io: Io, setExit: (code: number) => void): Command {
             "and the main container's UID, so it is admitted where the restricted Pod Security profile is enforced.",
         )
         .argument('<name>', 'the DistrolessApp')
+        .argument('[command...]', "what the debug container runs (after --), instead of its image's default")
         .option('--pod <pod>', 'which Pod; a running one of the app when unset')
         .option('--image <image>', 'debug image; it must run as a non-root UID', DEFAULT_DEBUG_IMAGE)
         .option('--print', 'print the kubectl command instead of running it')
         .option('--no-attach', 'add the debug container without attaching a terminal to it')
-        .action(async (name: string, opts: ClusterOptions & { pod?: string; image: string; print?: boolean; attach: boolean }) => {
+        .action(async (name: string, command: string[], opts: ClusterOptions & { pod?: string; image: string; print?: boolean; attach: boolean }) => {
           const { rest, namespace } = connect(opts);
           const { pods } = await readApp(rest, namespace, name);
           const pod = opts.pod ? pods.find((p) => p.metadata?.name === opts.pod) : choosePod(pods);
@@ -93,7 +94,7 @@ export function buildPlugin(io: Io, setExit: (code: number) => void): Command {
             io.err(opts.pod ? `pod "${opts.pod}" is not a Pod of distrolessapp "${name}"\n` : `distrolessapp "${name}" has no running Pod to debug\n`);
             return setExit(EXIT_INVALID);
           }
-          const plan = debugPlan(pod, { image: opts.image, attach: opts.attach });
+          const plan = debugPlan(pod, { image: opts.image, attach: opts.attach, command });
           if (opts.print) return io.out(`${printablePlan(plan)}\n`);
           const dir = mkdtempSync(join(tmpdir(), 'kubectl-distroless-'));
           try {

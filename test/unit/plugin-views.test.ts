@@ -67,6 +67,9 @@ describe('debug plan', () => {
     const plan = debugPlan(pod('a-0', 'Running'), { image: 'busybox:1.37', attach: false });
     expect(plan.custom).toEqual({ securityContext: { runAsUser: 70, runAsGroup: 71, runAsNonRoot: true } });
     expect(plan.args('/tmp/c.json')).toEqual(['debug', '-n', 'shop', 'pod/a-0', '--profile=restricted', '--target=app', '--image=busybox:1.37', '--custom=/tmp/c.json']);
+    expect(debugPlan(pod('a-0', 'Running'), { image: 'busybox:1.37', attach: false, command: ['ls', '-la', '/shared'] }).args('/c')).toEqual(
+      ['debug', '-n', 'shop', 'pod/a-0', '--profile=restricted', '--target=app', '--image=busybox:1.37', '--custom=/c', '--', 'ls', '-la', '/shared'],
+    );
     expect(printablePlan(debugPlan(pod('a-0', 'Running'), { image: 'busybox:1.37', attach: true }))).toBe(
       `kubectl debug -n shop pod/a-0 --profile=restricted --target=app --image=busybox:1.37 --custom=<(echo '{"securityContext":{"runAsUser":70,"runAsGroup":71,"runAsNonRoot":true}}') -it`,
     );
