@@ -12,21 +12,29 @@ import { ControlPlane, startControlPlane } from './launcher.js';
 //                    holds the other end of a pipe dies, even of SIGKILL);
 // `status`           says whether the one `up` started is running;
 // `down`             stops the one `up` started and removes its directory.
+// `--real-node` (with `up`) adds a real node: containerd and a kubelet on this machine
+//                    (dev/realnode), one per machine; `down` sweeps it off the machine.
 //
 // The detached control plane is found again through a pointer file in the cache
 // dir that names its state.json (pids, ports, logs).
 
 const pointer = join(process.env.DISTROLESS_CACHE_DIR ?? join(homedir(), '.cache', 'distroless-operator'), 'dev-cluster.json');
-const USAGE = 'tsx dev/controlplane/cli.ts up [--nodes=N] [--foreground [--watch-stdin]] | status | down';
+const USAGE = 'tsx dev/controlplane/cli.ts up [--nodes=N] [--real-node] [--foreground [--watch-stdin]] | status | down';
 const COMMANDS = ['up', 'status', 'down'];
 const { values: flags, positionals } = parseFlags(USAGE, {
   allowPositionals: true,
-  options: { nodes: { type: 'string', default: '1' }, foreground: { type: 'boolean', default: false }, 'watch-stdin': { type: 'boolean', default: false } },
+  options: {
+    nodes: { type: 'string', default: '1' },
+    'real-node': { type: 'boolean', default: false },
+    foreground: { type: 'boolean', default: false },
+    'watch-stdin': { type: 'boolean', default: false },
+  },
 });
 const [command = 'up', ...extra] = positionals;
 if (!COMMANDS.includes(command)) usageError(`unknown command ${JSON.stringify(command)}`, USAGE);
 if (extra.length) usageError(`unexpected argument ${JSON.stringify(extra[0])}`, USAGE);
 const nodes = positiveInteger('nodes', flags.nodes, USAGE);
+const realNode = flags['real-node'];
 const say = (line: string) => process.stderr.write(`[control plane] ${line}\n`);
 
 /** The control plane `up` started, if its pointer and state are still there. */
@@ -37,7 +45,7 @@ function current(): ControlPlane | undefined {
 }
 
 async function foreground(): Promise<void> {
-  const plane = await startControlPlane({ nodes, name: 'test', log: say });
+  const plane = await startControlPlane({ nodes, name: 'test', realNode, log: say });
   process.stdout.write(`state: ${plane.stateFile}\n`);
   const parent = process.ppid;
   let stopping = false;
@@ -66,6 +74,7 @@ async function up(): Promise<void> {
   const running = current();
   if (running) {
     if (running.pids().length === 5) {
+      if (realNode && !running.state.realNode) throw new Error(`a control plane without a real node runs in ${running.dir}; npm run cluster:down first`);
       say(`already running in ${running.dir}; stop it with npm run cluster:down`);
       process.stdout.write(`export KUBECONFIG=${running.kubeconfigPath}\n`);
       return;
@@ -73,7 +82,7 @@ async function up(): Promise<void> {
     say(`the last control plane (${running.dir}) is partly or wholly gone; cleaning it up`);
     await running.stop();
   }
-  const plane = await startControlPlane({ nodes, name: 'dev', detached: true, log: say });
+  const plane = await startControlPlane({ nodes, name: 'dev', detached: true, realNode, log: say });
   mkdirSync(dirname(pointer), { recursive: true });
   writeFileSync(pointer, JSON.stringify({ stateFile: plane.stateFile }));
   say(`logs in ${plane.dir}/*.log; stop it with npm run cluster:down`);
@@ -89,8 +98,11 @@ function status(): void {
   }
   const running = plane.pids().length;
   say(`${plane.server}, ${running}/5 processes running, in ${plane.dir}`);
+  const node = plane.state.realNode;
+  const nodeRunning = plane.realNodePids().length;
+  if (node) say(`real node ${node.name}: ${nodeRunning}/2 processes (containerd, kubelet) running`);
   process.stdout.write(`export KUBECONFIG=${plane.kubeconfigPath}\n`);
-  if (running !== 5) process.exitCode = 1;
+  if (running !== 5 || (node && nodeRunning !== 2)) process.exitCode = 1;
 }
 
 async function down(): Promise<void> {

@@ -4,15 +4,28 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts } from '../ports.js';
+import {
+  apiserverKubeletFlags,
+  claimRealNode,
+  killRealNodeNow,
+  nodeAddresses,
+  realNodePids,
+  startRealNode,
+  stopRealNode,
+  type NodeView,
+  type RealNodeState,
+} from '../realnode/node.js';
+import { ensureRealNodeTools } from '../realnode/tools.js';
 import { StopWaiting, waitFor } from '../wait-for.js';
 import { ensureBinaries } from './binaries.js';
-import { createPki, writeKubeconfig, type Pki } from './pki.js';
+import { createNodePki, createPki, writeKubeconfig, type Pki } from './pki.js';
 import { readVersions } from './versions.js';
 
 // A real Kubernetes control plane on loopback: etcd, kube-apiserver,
 // kube-controller-manager, kube-scheduler, and kwok playing the kubelet of fake
 // nodes. Everything lives in one temp dir with its own free ports, so two control
-// planes never collide. The state (pids, command lines, logs) is written to
+// planes never collide. Optionally a real node too (dev/realnode): containerd and
+// a kubelet on this machine, one per machine. The state (pids, command lines, logs) is written to
 // state.json there, so any process — a jest worker, a second terminal — can stop
 // or restart a component.
 
@@ -47,6 +60,8 @@ export interface ControlPlaneState {
   components: Record<Component, ComponentState>;
   /** Milliseconds from the startControlPlane call to a usable cluster. */
   readyAfterMs?: number;
+  /** The real node, when one was asked for. */
+  realNode?: RealNodeState;
 }
 
 export interface StartOptions {
@@ -60,6 +75,12 @@ export interface StartOptions {
   controllerManagerArgs?: string[];
   /** Progress lines (components up, ready); silent by default. */
   log?: (line: string) => void;
+  /**
+   * Also run a real node on this machine (containerd, runc, CNI bridge, kubelet),
+   * labelled and tainted distroless.dev/real-node, Ready before this resolves. One
+   * per machine: a second one fails at once, naming the first.
+   */
+  realNode?: boolean;
 }
 
 export class ControlPlane {
@@ -169,9 +190,18 @@ export class ControlPlane {
   async stop(): Promise<void> {
     unguard(this);
     this.reload();
+    // The real node first: its kubelet would otherwise report to an API server that is going.
+    let nodeError: unknown;
+    if (this.state.realNode) await stopRealNode(this.state.realNode).catch((err: unknown) => (nodeError = err));
     const waves: Component[][] = [['kwok', 'kube-scheduler', 'kube-controller-manager'], ['kube-apiserver'], ['etcd']];
     for (const wave of waves) await terminate(wave.map((c) => this.state.components[c]?.pid).filter((pid): pid is number => owns(this.state.dir, pid)));
     rmSync(this.state.dir, { recursive: true, force: true });
+    if (nodeError) throw new Error(`the control plane stopped, but the real node's cleanup failed: ${String(nodeError)}`, { cause: nodeError });
+  }
+
+  /** The real node's kubelet and containerd pids still running (none without a real node). */
+  realNodePids(): number[] {
+    return this.state.realNode ? realNodePids(this.state.realNode) : [];
   }
 }
 
@@ -200,6 +230,8 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
   const started = Date.now();
   const nodeCount = options.nodes ?? 1;
   const bin = ensureBinaries();
+  // Before anything runs: installing packages or a cold kubelet build (minutes) must not keep a control plane idle.
+  const kubelet = options.realNode ? ensureRealNodeTools() : undefined;
   const prefix = `dlo-${(options.name ?? 'control-plane').replace(/[^A-Za-z0-9_.-]/g, '-')}-`;
   const [etcdPort, etcdPeerPort, apiPort] = await freePorts(3);
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -217,6 +249,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
   try {
     const pki = createPki(dir);
     state.pki = pki;
+    const realNode = await realNodeStep(kubelet, plane, options, say);
     writeKubeconfig(kubeconfig, server, pki.caCert, pki.clients.admin, 'admin');
     const kcmConfig = join(dir, 'controller-manager.kubeconfig');
     writeKubeconfig(kcmConfig, server, pki.caCert, pki.clients['controller-manager'], 'system:kube-controller-manager');
@@ -267,6 +300,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
         // Who wrote what, for tests that must prove two operators never wrote at once.
         `--audit-policy-file=${join(dir, 'audit-policy.yaml')}`,
         `--audit-log-path=${join(dir, 'audit.log')}`,
+        ...realNode.apiserverFlags,
       ],
       'kube-controller-manager': [
         join(bin, 'kube-controller-manager'),
@@ -311,6 +345,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
     }
     await createNodes(state);
     await waitForCluster(state);
+    await realNode.start();
     state.readyAfterMs = Date.now() - started;
     plane.save();
     say(`control plane ready after ${seconds(started)}s: ${dir}`);
@@ -322,6 +357,46 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
 }
 
 const seconds = (since: number) => ((Date.now() - since) / 1000).toFixed(1);
+
+/** The real node's part of a start: its flags for the API server, and its start once the cluster is ready. */
+interface RealNodeStep {
+  apiserverFlags: string[];
+  start: () => Promise<void>;
+}
+
+/**
+ * Without a kubelet (no real node asked for) nothing. With one: takes the machine's
+ * real-node lock and sweeps a crashed run's leftovers (recorded in the state at once,
+ * so a failed start's stop() cleans up and releases the lock), and makes the node's
+ * certificates.
+ */
+async function realNodeStep(kubelet: string | undefined, plane: ControlPlane, options: StartOptions, say: (line: string) => void): Promise<RealNodeStep> {
+  if (!kubelet) return { apiserverFlags: [], start: async () => {} };
+  const { state } = plane;
+  const node = await claimRealNode(state.dir, !!options.detached, say);
+  state.realNode = node;
+  plane.save();
+  const nodePki = createNodePki(state.dir, state.pki, node.name, nodeAddresses());
+  return {
+    apiserverFlags: apiserverKubeletFlags(nodePki, state.pki.caCert),
+    start: async () => {
+      await startRealNode(node, {
+        server: state.server,
+        caCert: state.pki.caCert,
+        pki: nodePki,
+        kubelet,
+        detached: !!options.detached,
+        log: say,
+        readNode: async (name) => {
+          const r = await api(state, 'GET', `/api/v1/nodes/${name}`);
+          return r.status === 200 ? (JSON.parse(r.body) as NodeView) : undefined;
+        },
+        ensureSandboxImage: async () => {},
+      });
+      plane.save();
+    },
+  };
+}
 
 /**
  * Starts a component with its output appended to its log. The child handle is
@@ -543,6 +618,8 @@ function unguard(plane: ControlPlane): void {
 /** 'exit' handlers run synchronously: SIGKILL is all there is time for. */
 function onExit(): void {
   for (const plane of guarded) {
+    // Mounts, cgroups and the bridge wait for the next start's sweep: there is no time for them here.
+    if (plane.state.realNode) killRealNodeNow(plane.state.realNode);
     for (const pid of plane.pids()) tryKill(pid, 'SIGKILL');
     rmSync(plane.dir, { recursive: true, force: true });
   }

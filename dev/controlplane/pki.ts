@@ -7,6 +7,8 @@ import { join } from 'node:path';
 
 export interface Pki {
   caCert: string;
+  /** The CA's key: a real node's certificates are signed after the control plane's. */
+  caKey: string;
   servingCert: string;
   servingKey: string;
   serviceAccountKey: string;
@@ -66,7 +68,39 @@ export function createPki(dir: string): Pki {
   const serviceAccountPub = join(dir, 'sa.pub');
   newKey(serviceAccountKey);
   openssl(['pkey', '-in', serviceAccountKey, '-pubout', '-out', serviceAccountPub]);
-  return { caCert, servingCert: serving.cert, servingKey: serving.key, serviceAccountKey, serviceAccountPub, clients };
+  return { caCert, caKey, servingCert: serving.cert, servingKey: serving.key, serviceAccountKey, serviceAccountPub, clients };
+}
+
+/** A real node's certificates (dev/realnode), all from the control plane's CA. */
+export interface NodePki {
+  /** The API server's client certificate towards kubelets (logs, exec, port-forward). */
+  apiserverKubeletClient: { cert: string; key: string };
+  /** The kubelet's client certificate: the Node authorizer's system:node:NAME in system:nodes. */
+  kubeletClient: { cert: string; key: string };
+  /** The kubelet's serving certificate, for the node's name and addresses, which the API server verifies. */
+  kubeletServing: { cert: string; key: string };
+}
+
+/**
+ * Signs a real node's certificates with the CA of `pki`, in `dir`. No bootstrap
+ * token and no CSR approval: the node's identity is issued directly, as the
+ * control plane's own clients are.
+ */
+export function createNodePki(dir: string, pki: Pki, node: string, addresses: string[]): NodePki {
+  const clientExt = ['basicConstraints=CA:FALSE', 'keyUsage=digitalSignature,keyEncipherment', 'extendedKeyUsage=clientAuth'];
+  const sign = (name: string, subject: string, ext: string[]) => signed(dir, name, subject, pki.caCert, pki.caKey, ext);
+  const sans = [`DNS:${node}`, 'DNS:localhost', ...addresses.map((ip) => `IP:${ip}`)];
+  return {
+    // system:masters, as kubeadm's apiserver-kubelet-client was: the kubelet's webhook authorizer then allows it everything.
+    apiserverKubeletClient: sign('apiserver-kubelet-client', '/O=system:masters/CN=kube-apiserver-kubelet-client', clientExt),
+    kubeletClient: sign(`kubelet-client-${node}`, `/O=system:nodes/CN=system:node:${node}`, clientExt),
+    kubeletServing: sign(`kubelet-serving-${node}`, `/CN=${node}`, [
+      'basicConstraints=CA:FALSE',
+      'keyUsage=digitalSignature,keyEncipherment',
+      'extendedKeyUsage=serverAuth',
+      `subjectAltName=${sans.join(',')}`,
+    ]),
+  };
 }
 
 /** A kubeconfig that names its certificate files, for one client. */

@@ -1,0 +1,25 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const packages = fileURLToPath(new URL('./packages.sh', import.meta.url));
+const buildKubelet = fileURLToPath(new URL('../build-kubelet.sh', import.meta.url));
+
+/**
+ * What the real node runs, made ready: containerd, runc, the CNI plugins and
+ * iptables from Debian's packages (installed when missing, as root), and the
+ * kubelet built from Go modules (about 11 minutes cold on 2 cores, instant when
+ * cached). Progress goes to stderr. Returns the kubelet binary's path.
+ */
+export function ensureRealNodeTools(): string {
+  run(packages, 'installing the real node Debian packages');
+  const dir = run(buildKubelet, 'building the kubelet').trim().split('\n').pop();
+  if (!dir) throw new Error(`${buildKubelet} printed no binary directory`);
+  return `${dir}/kubelet`;
+}
+
+function run(script: string, what: string): string {
+  const r = spawnSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.error) throw new Error(`could not run ${script}: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`${what} failed (${script}, exit ${r.status}); see the output above`);
+  return r.stdout;
+}
