@@ -2,7 +2,9 @@
 # What the test suite needs beside npm packages, made ready before `npm test` runs
 # (npm's pretest): Lua 5.1 from Debian's packages for the Argo CD health check
 # (Argo CD runs gopher-lua, a Lua 5.1), the control plane and kstatus built from Go
-# modules. Each step is a no-op when its tool is already there.
+# modules, and the real node's programs (containerd, runc, CNI plugins from Debian's
+# packages; the kubelet from Go modules, ~11 min cold). Each step is a no-op when its
+# tool is already there.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -18,3 +20,5 @@ if ! command -v "${DLO_LUA:-lua5.1}" >/dev/null; then
 fi
 bash "$root/dev/build-control-plane.sh" >/dev/null
 bash "$root/dev/build-kstatus.sh" >/dev/null
+bash "$root/dev/realnode/packages.sh"
+bash "$root/dev/build-kubelet.sh" >/dev/null
