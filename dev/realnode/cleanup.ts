@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { waitFor } from '../wait-for.js';
 import {
   BRIDGE,
@@ -38,9 +38,10 @@ export interface SweepReport {
 }
 
 const isKubelet = (argv: string[]) => argv.includes(`--root-dir=${KUBELET_ROOT}`);
-/** containerd and its shims: both name the socket (containerd through --address, shims through -address). */
-const isContainerd = (argv: string[]) => argv.includes(CONTAINERD_SOCKET) && !argv.some((a) => a.includes('containerd-shim'));
-const isShim = (argv: string[]) => argv.includes(CONTAINERD_SOCKET) && argv.some((a) => a.includes('containerd-shim'));
+/** containerd and its shims: both name the socket (containerd through --address, shims through -address); ctr does too, and is neither. */
+const program = (argv: string[]) => basename(argv[0] ?? '');
+const isContainerd = (argv: string[]) => program(argv) === 'containerd' && argv.includes(CONTAINERD_SOCKET);
+const isShim = (argv: string[]) => program(argv).startsWith('containerd-shim') && argv.includes(CONTAINERD_SOCKET);
 
 export async function sweep(): Promise<SweepReport> {
   const report: SweepReport = { processes: 0, mounts: 0, cgroups: 0, bridge: false, files: [] };
