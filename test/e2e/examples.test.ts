@@ -4,6 +4,7 @@ import { startOperator, type OperatorProcess } from '../../dev/operator-process.
 import { waitFor } from '../../dev/wait-for.js';
 import { createNamespace, getJson, kubectl, kubectlOk, run, serviceAccountKubeconfig, testKubeconfig } from '../integration/helpers.js';
 import { condition, type List, type ServedApp } from '../integration/served.js';
+import { PG_PASSWORD, SHOP_PASSWORDS, applyRealNodeExamples, psql } from '../../dev/real-node-examples/apply.js';
 import { mainPid, mountOptions, processEnvironment, processStatus } from './host.js';
 
 // The examples in real containers on the real node, pulled from the local
@@ -12,7 +13,6 @@ import { mainPid, mountOptions, processEnvironment, processStatus } from './host
 // from the host (their processes are ours to read) or through real clients.
 
 const root = new URL('../../', import.meta.url).pathname;
-const PG_PASSWORD = 'change-me-in-a-real-cluster'; // examples/postgres/secret.yaml
 const READY_MS = 240_000;
 
 let ns: string;
@@ -45,38 +45,11 @@ async function curl(url: string): Promise<string> {
   return r.stdout;
 }
 
-async function psql(host: string, user: string, password: string, sql: string, database = 'postgres'): Promise<string> {
-  const r = await run('psql', [`host=${host} port=5432 user=${user} dbname=${database} connect_timeout=10`, '-v', 'ON_ERROR_STOP=1', '-tAc', sql], {
-    env: { ...process.env, PGPASSWORD: password },
-  });
-  if (r.code !== 0) throw new Error(`psql as ${user}: ${r.stderr}`);
-  return r.stdout.trim();
-}
-
-/** The users and Secrets the migrate example assumes: a migrator that owns the schema and a less privileged app user. */
-async function prepareShopDatabase(postgresIp: string): Promise<void> {
-  await psql(postgresIp, 'postgres', PG_PASSWORD, "CREATE ROLE shop_migrator LOGIN PASSWORD 'migrator-secret'");
-  await psql(postgresIp, 'postgres', PG_PASSWORD, "CREATE ROLE shop_app LOGIN PASSWORD 'app-secret'");
-  await psql(postgresIp, 'postgres', PG_PASSWORD, 'CREATE DATABASE shop OWNER shop_migrator');
-  const url = (user: string, password: string) => `postgres://${user}:${password}@${postgresIp}:5432/shop?sslmode=disable`;
-  for (const [secret, value] of [
-    ['shop-db-migrator', url('shop_migrator', 'migrator-secret')],
-    ['shop-db-app', url('shop_app', 'app-secret')],
-  ] as const) {
-    await kubectlOk(['create', 'secret', 'generic', secret, '-n', ns, `--from-literal=url=${value}`]);
-  }
-}
-
 beforeAll(async () => {
   await kubectlOk(['apply', '--server-side', '-f', join(root, 'crds/distroless.dev_distrolessapps.yaml')]);
   ns = await createNamespace('e2e-examples', { 'pod-security.kubernetes.io/enforce': 'restricted' });
   operator = await startOperator({ kubeconfig: await serviceAccountKubeconfig(testKubeconfig()), args: ['--leader-elect=false', '--namespaces', ns] });
-  const manifests = await kubectlOk(['kustomize', '--load-restrictor=LoadRestrictionsNone', join(root, 'dev/real-node-examples')]);
-  const [withoutMigrate, migrate] = splitMigrate(manifests);
-  await kubectlOk(['apply', '-n', ns, '-f', '-'], { input: withoutMigrate });
-  await appsReady(['postgres']);
-  await prepareShopDatabase((await firstPod('postgres')).status!.podIP!);
-  await kubectlOk(['apply', '-n', ns, '-f', '-'], { input: migrate });
+  await applyRealNodeExamples({ kubeconfig: testKubeconfig(), namespace: ns, timeoutMs: READY_MS });
   await appsReady(['postgres', 'go-static', 'nginx-template', 'migrate']);
 }, READY_MS * 2);
 
@@ -85,19 +58,12 @@ afterAll(async () => {
   if (ns) await kubectl(['delete', 'namespace', ns, '--wait=false']);
 });
 
-/** The migrate app needs its database first: it is applied once postgres serves. */
-function splitMigrate(manifests: string): [string, string] {
-  const docs = manifests.split(/^---$/m);
-  const isMigrate = (d: string) => /^kind: DistrolessApp$/m.test(d) && /^ {2}name: migrate$/m.test(d);
-  return [docs.filter((d) => !isMigrate(d)).join('---'), docs.filter(isMigrate).join('---')];
-}
-
 describe('the examples on the real node', () => {
   it('postgres: initdb in the init container, served by the distroless server, reached from the host with the password from the Secret', async () => {
     const pod = await firstPod('postgres');
-    expect(await psql(pod.status!.podIP!, 'postgres', PG_PASSWORD, 'SELECT 41 + 1')).toBe('42');
-    expect(await psql(pod.status!.podIP!, 'postgres', PG_PASSWORD, 'SHOW data_directory')).toBe('/var/lib/postgresql/shared/pgdata');
-    await expect(psql(pod.status!.podIP!, 'postgres', 'wrong-password', 'SELECT 1')).rejects.toThrow(/password authentication failed/);
+    expect(psql(pod.status!.podIP!, 'postgres', PG_PASSWORD, 'SELECT 41 + 1')).toBe('42');
+    expect(psql(pod.status!.podIP!, 'postgres', PG_PASSWORD, 'SHOW data_directory')).toBe('/var/lib/postgresql/shared/pgdata');
+    expect(() => psql(pod.status!.podIP!, 'postgres', 'wrong-password', 'SELECT 1')).toThrow(/password authentication failed/);
   });
 
   it('nginx-template and go-static serve what their init containers rendered', async () => {
@@ -113,7 +79,7 @@ describe('the examples on the real node', () => {
       expect(await curl(`http://${pod.status!.podIP}:8080/whoami`)).toBe(`pod=${pod.metadata!.name} database_user=shop_app\n`);
     }
     const postgres = await firstPod('postgres');
-    expect(await psql(postgres.status!.podIP!, 'shop_app', 'app-secret', 'SELECT max(version) FROM schema_migrations', 'shop')).toBe('2');
+    expect(psql(postgres.status!.podIP!, 'shop_app', SHOP_PASSWORDS.app, 'SELECT max(version) FROM schema_migrations', 'shop')).toBe('2');
   });
 
   it("keeps the init container's Secret-backed variables out of the main container's environment", async () => {
@@ -122,7 +88,7 @@ describe('the examples on the real node', () => {
     expect([...postgres.values()].some((v) => v.includes(PG_PASSWORD))).toBe(false);
     const shop = processEnvironment(mainPid(await firstPod('migrate'), 'app'));
     expect(shop.get('DATABASE_URL')).toContain('shop_app:');
-    expect([...shop.values()].some((v) => v.includes('migrator-secret'))).toBe(false);
+    expect([...shop.values()].some((v) => v.includes(SHOP_PASSWORDS.migrator))).toBe(false);
   });
 
   it('runs the main container with no shell, a read-only root, the UIDs and groups of the spec, no capabilities and seccomp on', async () => {
