@@ -1,0 +1,197 @@
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ImageSpec } from './builder.js';
+import type { ImageConfig } from './crane.js';
+import { debianLayer, type DebianLayerOptions } from './debian-layer.js';
+import { debianMinbaseLayer } from './debootstrap.js';
+import { filesLayer, goProgramLayer, type GoProgramOptions } from './files-layer.js';
+import type { LayerRecipe } from './layers.js';
+import { writeTreeFile } from './rootfs.js';
+
+// The images the project builds, all from Debian 12 (bookworm) packages at the
+// versions the machine's apt offers, except pause (the project's own Go program).
+
+const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const NONROOT = '65532:65532';
+const POSTGRES_BIN = '/usr/lib/postgresql/15/bin';
+
+/** /etc/passwd and /etc/group of the distroless bases: root, nobody and nonroot, as Google's distroless has them. */
+const ACCOUNTS: DebianLayerOptions['files'] = [
+  {
+    path: 'etc/passwd',
+    content: ['root:x:0:0:root:/root:/sbin/nologin', 'nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin', 'nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin', ''].join('\n'),
+  },
+  { path: 'etc/group', content: ['root:x:0:', 'tty:x:5:', 'staff:x:50:', 'nobody:x:65534:', 'nonroot:x:65532:', ''].join('\n') },
+  // Host lookups in files, then DNS: what glibc and Go's resolver read.
+  { path: 'etc/nsswitch.conf', content: 'passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\n' },
+];
+
+/**
+ * ca-certificates' postinst would run update-ca-certificates to make the bundle; the
+ * bundle is made here instead from the package's certificates, in name order, and
+ * the package's other files (the script, the individual certificates) are dropped,
+ * as Google's distroless does. Its status.d entry stays: scanners see the version.
+ */
+function caBundle(tree: string): void {
+  const dir = join(tree, 'usr/share/ca-certificates/mozilla');
+  const pems = readdirSync(dir)
+    .filter((f) => f.endsWith('.crt'))
+    .sort()
+    .map((f) => readFileSync(join(dir, f), 'utf8'))
+    .map((pem) => (pem.endsWith('\n') ? pem : `${pem}\n`));
+  writeTreeFile(tree, 'etc/ssl/certs/ca-certificates.crt', pems.join(''));
+  for (const path of ['usr/share/ca-certificates', 'usr/sbin/update-ca-certificates', 'etc/ca-certificates']) rmSync(join(tree, path), { recursive: true, force: true });
+}
+
+const staticLayer = (): LayerRecipe =>
+  debianLayer({
+    name: 'distroless-static',
+    packages: ['base-files', 'netbase', 'tzdata', 'media-types', 'ca-certificates'],
+    libraries: false,
+    bottom: true,
+    files: ACCOUNTS,
+    dirs: [
+      { path: 'tmp', mode: 0o1777 },
+      { path: 'root', mode: 0o700 },
+      { path: 'home/nonroot', mode: 0o700, uid: 65532, gid: 65532 },
+    ],
+    finish: caBundle,
+  });
+
+/** postgresql-15 and its libraries, without the JIT (llvmjit.so needs the 100 MB libLLVM; the server runs without it). */
+const postgresLayer = (name: string, shell: string): LayerRecipe =>
+  debianLayer({
+    name,
+    packages: ['postgresql-15'],
+    exclude: ['libllvm14'],
+    drop: ['usr/lib/postgresql/15/lib/llvmjit.so', 'usr/lib/postgresql/15/lib/llvmjit_types.bc', 'usr/lib/postgresql/15/lib/bitcode'],
+    users: [{ name: 'postgres', uid: 70, gid: 70, home: '/var/lib/postgresql', shell }],
+    dirs: [
+      { path: 'var/lib/postgresql', mode: 0o755, uid: 70, gid: 70 },
+      { path: 'run/postgresql', mode: 0o2775, uid: 70, gid: 70 },
+    ],
+  });
+
+/** nginx's default config for the distroless image: listens on 8080 as nonroot, writes only under /tmp. */
+const NGINX_CONF = `worker_processes 1;
+pid /tmp/nginx.pid;
+error_log stderr;
+events { worker_connections 1024; }
+http {
+  access_log /dev/stdout;
+  client_body_temp_path /tmp/client_body;
+  proxy_temp_path /tmp/proxy;
+  fastcgi_temp_path /tmp/fastcgi;
+  uwsgi_temp_path /tmp/uwsgi;
+  scgi_temp_path /tmp/scgi;
+  server {
+    listen 8080;
+    location / { return 200 "nginx on distroless\\n"; }
+  }
+}
+`;
+
+export interface DistrolessAppOptions {
+  name: string;
+  tag: string;
+  description: string;
+  /** distroless/static for static programs (default), distroless/base for those that need libc and libssl. */
+  base?: 'distroless/static' | 'distroless/base';
+  /** A directory of files, copied to `at` (default /). */
+  files?: { dir: string; at?: string };
+  /** A static Go program built from the repository's source. */
+  program?: GoProgramOptions;
+  entrypoint: string[];
+  cmd?: string[];
+  /** Default nonroot, 65532:65532. */
+  user?: string;
+  env?: Record<string, string>;
+}
+
+/** An application image: a distroless base, a directory of files and/or a Go program, an entrypoint and a user. */
+export function distrolessApp(o: DistrolessAppOptions): ImageSpec {
+  return {
+    name: o.name,
+    tag: o.tag,
+    description: o.description,
+    base: o.base ?? 'distroless/static',
+    layers: () => [
+      ...(o.program ? [goProgramLayer(o.program)] : []),
+      ...(o.files ? [filesLayer({ name: `${o.name}-files`, dir: o.files.dir, at: o.files.at })] : []),
+    ],
+    config: { entrypoint: o.entrypoint, cmd: o.cmd, user: o.user ?? NONROOT, env: o.env },
+  };
+}
+
+const nonrootConfig: ImageConfig = { user: NONROOT, workdir: '/home/nonroot', env: { PATH, SSL_CERT_FILE: '/etc/ssl/certs/ca-certificates.crt' } };
+
+export const catalog: ImageSpec[] = [
+  {
+    name: 'pause',
+    tag: '3.10',
+    description: 'the Pod sandbox: the project\'s static pause program on an empty base',
+    layers: () => [goProgramLayer({ name: 'pause', moduleDir: fileURLToPath(new URL('./pause', import.meta.url)), binary: 'pause' })],
+    config: { entrypoint: ['/pause'], user: '65535:65535' },
+  },
+  {
+    name: 'distroless/static',
+    tag: 'nonroot',
+    description: 'base-files, netbase, tzdata, media-types, the CA bundle; accounts root, nobody, nonroot',
+    layers: () => [staticLayer()],
+    config: nonrootConfig,
+  },
+  {
+    name: 'distroless/base',
+    tag: 'nonroot',
+    description: 'distroless/static with libc6, libssl3 and their libraries',
+    base: 'distroless/static',
+    layers: () => [debianLayer({ name: 'distroless-base', packages: ['libc6', 'libssl3'] })],
+    config: nonrootConfig,
+  },
+  {
+    name: 'debian-init',
+    tag: '12',
+    description: 'Debian 12 minbase (debootstrap): shell, apt, dpkg, full dpkg status',
+    layers: () => [debianMinbaseLayer()],
+    config: { cmd: ['/bin/bash'], env: { PATH } },
+  },
+  {
+    name: 'postgres-init',
+    tag: '15',
+    description: 'debian-init with postgresql-15 (initdb) and its libraries, user postgres (70)',
+    base: 'debian-init',
+    layers: () => [postgresLayer('postgres-init', '/bin/bash')],
+    config: { user: '70:70', env: { PATH: `${POSTGRES_BIN}:${PATH}` } },
+  },
+  {
+    name: 'postgres',
+    tag: '15',
+    description: 'distroless/base with postgresql-15\'s server and its libraries, user postgres (70), no shell',
+    base: 'distroless/base',
+    layers: () => [postgresLayer('postgres', '/sbin/nologin')],
+    config: { entrypoint: [`${POSTGRES_BIN}/postgres`], user: '70:70', workdir: '/var/lib/postgresql', env: { PATH: `${POSTGRES_BIN}:${PATH}` } },
+  },
+  {
+    name: 'nginx-init',
+    tag: '1',
+    description: 'debian-init with gettext-base (envsubst)',
+    base: 'debian-init',
+    layers: () => [debianLayer({ name: 'nginx-init', packages: ['gettext-base'] })],
+    config: { user: NONROOT },
+  },
+  {
+    name: 'nginx',
+    tag: '1',
+    description: 'distroless/base with nginx\'s binary and its libraries, nonroot, no shell',
+    base: 'distroless/base',
+    layers: () => [debianLayer({ name: 'nginx', packages: ['nginx'], files: [{ path: 'etc/nginx/nginx.conf', content: NGINX_CONF }] })],
+    config: { entrypoint: ['/usr/sbin/nginx'], cmd: ['-g', 'daemon off;'], user: NONROOT },
+  },
+];
+
+/**
+ * Images that must hold the same Debian package: built together, so both resolve it
+ * in one run (an initdb writes a data directory only its own server build reads).
+ */
+export const SAME_PACKAGE: { images: [string, string]; package: string }[] = [{ images: ['postgres-init', 'postgres'], package: 'postgresql-15' }];
