@@ -64,8 +64,9 @@ export interface GoProgramOptions {
 const goBinary = (): string => (existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : 'go');
 
 /**
- * Builds the program (static, -trimpath, no build ID: the same source and Go give
- * the same bytes) into the cache, where `filesLayer` picks it up. Go's build cache
+ * Builds the program (static, -trimpath, no build ID, no VCS stamp: the same source
+ * and Go give the same bytes, whatever the repository's commit or uncommitted work)
+ * into the cache, where `filesLayer` picks it up. Go's build cache
  * makes a rebuild of unchanged source take about a second.
  */
 export async function buildGoProgram(options: GoProgramOptions): Promise<string> {
@@ -74,7 +75,7 @@ export async function buildGoProgram(options: GoProgramOptions): Promise<string>
   // The directory's mode is the mode of the program's directory in the image.
   chmodSync(outDir, 0o755);
   const env = { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local', GOOS: 'linux', GOARCH: 'amd64' };
-  await output(goBinary(), ['build', '-C', options.moduleDir, '-trimpath', '-ldflags=-s -w -buildid=', '-o', join(outDir, options.binary), options.pkg ?? '.'], { env });
+  await output(goBinary(), ['build', '-C', options.moduleDir, '-trimpath', '-buildvcs=false', '-ldflags=-s -w -buildid=', '-o', join(outDir, options.binary), options.pkg ?? '.'], { env });
   return outDir;
 }
 
