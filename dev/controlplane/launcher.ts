@@ -391,7 +391,7 @@ async function realNodeStep(kubelet: string | undefined, plane: ControlPlane, op
           const r = await api(state, 'GET', `/api/v1/nodes/${name}`);
           return r.status === 200 ? (JSON.parse(r.body) as NodeView) : undefined;
         },
-        ensureSandboxImage: async () => {},
+        save: () => plane.save(),
       });
       plane.save();
     },
@@ -427,7 +427,20 @@ function tryKill(pid: number | undefined, signal: NodeJS.Signals | 0): boolean {
   }
 }
 
-const alive = (pid: number) => tryKill(pid, 0);
+/**
+ * Whether pid runs. A zombie does not: a detached component that cluster:down kills
+ * is no child of cluster:down, and stays a zombie until init reaps it, seconds later.
+ */
+const alive = (pid: number) => tryKill(pid, 0) && !zombie(pid);
+
+function zombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Whether pid still runs one of this control plane's programs: every component's

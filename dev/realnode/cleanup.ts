@@ -179,19 +179,36 @@ function shimSockets(): string[] {
   );
 }
 
+/**
+ * libcni's cached results of the node's sandboxes: NETWORK-ID-IFNAME for the bridge
+ * network and containerd's own loopback one. A clean stop's CNI DEL removes them; a
+ * crash or a stop with Pods running leaves them. The ids come from the bridge
+ * network's files and from containerd's task bundles.
+ */
+function cniResults(): string[] {
+  if (!existsSync(CNI_RESULTS_DIR)) return [];
+  const files = readdirSync(CNI_RESULTS_DIR);
+  const ours = files.filter((f) => f.startsWith(`${CNI_NETWORK}-`));
+  const ids = new Set([...ours.map((f) => f.slice(CNI_NETWORK.length + 1).replace(/-[^-]+$/, '')), ...taskIds()]);
+  const loopback = files.filter((f) => f.startsWith('cni-loopback-') && ids.has(f.slice('cni-loopback-'.length).replace(/-lo$/, '')));
+  return [...ours, ...loopback].map((f) => join(CNI_RESULTS_DIR, f));
+}
+
+/** The ids of containerd's task bundles (sandboxes and containers), from its state dir. */
+function taskIds(): string[] {
+  const tasks = join(CONTAINERD_STATE, 'io.containerd.runtime.v2.task');
+  if (!existsSync(tasks)) return [];
+  return readdirSync(tasks).flatMap((ns) => readdirSync(join(tasks, ns)));
+}
+
 function removeFiles(): string[] {
-  const cniResults = existsSync(CNI_RESULTS_DIR)
-    ? readdirSync(CNI_RESULTS_DIR)
-        .filter((f) => f.startsWith(`${CNI_NETWORK}-`))
-        .map((f) => join(CNI_RESULTS_DIR, f))
-    : [];
   const deviceSocket = join(KUBELET_DEVICE_PLUGINS, 'kubelet.sock');
-  const candidates = [...shimSockets(), ...cniResults, deviceSocket, CONTAINERD_SOCKET, `${CONTAINERD_SOCKET}.ttrpc`, CONTAINERD_STATE, RUNC_ROOT, DATA_DIR];
+  const candidates = [...shimSockets(), ...cniResults(), deviceSocket, CONTAINERD_SOCKET, `${CONTAINERD_SOCKET}.ttrpc`, CONTAINERD_STATE, RUNC_ROOT, DATA_DIR];
   const removed = candidates.filter(existsSync);
   // Nothing is mounted under these any more (unmountAll made sure), so a recursive remove stays inside them.
   for (const path of removed) rmSync(path, { recursive: true, force: true });
-  // The kubelet made these for its device-plugin socket; other directories of /var/lib/kubelet are not ours.
-  for (const dir of [KUBELET_DEVICE_PLUGINS, '/var/lib/kubelet']) removeIfEmpty(dir);
+  // Made for the node's sake (the kubelet's device-plugin socket, libcni's cache) when missing; removed only when empty.
+  for (const dir of [KUBELET_DEVICE_PLUGINS, '/var/lib/kubelet', CNI_RESULTS_DIR, '/var/lib/cni']) removeIfEmpty(dir);
   return removed;
 }
 
@@ -213,6 +230,8 @@ export function leftovers(): string[] {
   const cgroups = kubepodsTrees();
   if (cgroups.length) found.push(`cgroups ${cgroups.join(' ')}`);
   if (existsSync(`/sys/class/net/${BRIDGE}`)) found.push(`bridge ${BRIDGE}`);
+  const results = cniResults();
+  if (results.length) found.push(`CNI results ${results.join(' ')}`);
   for (const path of [DATA_DIR, CONTAINERD_STATE, RUNC_ROOT, CONTAINERD_SOCKET]) if (existsSync(path)) found.push(path);
   return found;
 }

@@ -12,6 +12,7 @@ import { kubeletArgv, writeKubeletConfig } from './kubelet-config.js';
 import { releaseNodeLock, takeNodeLock } from './lock.js';
 import { CONTAINERD_SOCKET, KUBELET_HEALTHZ_PORT, nodeFiles, nodeName, type NodeFiles } from './paths.js';
 import { findProcesses, isRunning } from './processes.js';
+import { ensureSandboxImage, registryStartedHere, stopRegistryIfOurs, type RegistryUse } from './sandbox.js';
 
 // A real node beside a local control plane: containerd (with runc and the CNI
 // bridge) and a kubelet that registers the machine itself as a Node. Started after
@@ -33,6 +34,8 @@ export interface RealNodeState {
   lockHolder: number;
   files: NodeFiles;
   processes: Partial<Record<NodeComponent, NodeProcess>>;
+  /** The local registry the node pulls from; stopped with the node when the node started it. */
+  registry?: RegistryUse;
   /** Milliseconds from starting containerd to the Node Ready. */
   readyAfterMs?: number;
 }
@@ -47,8 +50,8 @@ export interface RealNodeContext {
   log: (line: string) => void;
   /** The Node object by name, or undefined when the API server has none (yet). */
   readNode: (name: string) => Promise<NodeView | undefined>;
-  /** Makes the sandbox image pullable (the local registry up, the pause image in it). */
-  ensureSandboxImage: () => Promise<void>;
+  /** Called once the state has something new a stop must know of (the registry, a pid). */
+  save: () => void;
 }
 
 export interface NodeView {
@@ -110,26 +113,33 @@ export async function startRealNode(state: RealNodeState, ctx: RealNodeContext):
   writeKubeletConfig(files.kubeletConfig, { clientCaFile: ctx.caCert, tlsCertFile: ctx.pki.kubeletServing.cert, tlsPrivateKeyFile: ctx.pki.kubeletServing.key });
   writeKubeconfig(files.kubeletKubeconfig, ctx.server, ctx.caCert, ctx.pki.kubeletClient, `system:node:${state.name}`);
 
-  await ctx.ensureSandboxImage();
+  state.registry = await ensureSandboxImage(ctx.detached, ctx.log);
+  ctx.save();
+  ctx.log(`real node: registry and sandbox image ready after ${seconds(started)}s`);
   const containerd = ['containerd', '--config', files.containerdConfig, '--address', CONTAINERD_SOCKET, '--log-level', 'warn'];
   state.processes.containerd = spawnLogged(containerd, files.containerdLog, ctx.detached);
+  ctx.save();
   await waitContainerd(state);
   ctx.log(`real node: containerd up after ${seconds(started)}s`);
 
   const kubelet = kubeletArgv({ kubelet: ctx.kubelet, config: files.kubeletConfig, kubeconfig: files.kubeletKubeconfig, node: state.name });
   state.processes.kubelet = spawnLogged(kubelet, files.kubeletLog, ctx.detached);
+  ctx.save();
   await waitNodeReady(state, ctx);
   state.readyAfterMs = Date.now() - started;
   ctx.log(`real node ${state.name} Ready after ${seconds(started)}s`);
 }
 
-/** Sweeps the node off the machine and drops the lock, even when the sweep fails (the next start sweeps again). */
+/**
+ * Sweeps the node off the machine, stops the registry if the node started it, and
+ * drops the lock, even when the sweep fails (the next start sweeps again).
+ */
 export async function stopRealNode(state: RealNodeState): Promise<void> {
   try {
     await sweep();
     await waitClean();
   } finally {
-    await releaseNodeLock(state.lockHolder);
+    await stopRegistryIfOurs(state.registry).finally(() => releaseNodeLock(state.lockHolder));
   }
 }
 
@@ -139,7 +149,7 @@ export async function stopRealNode(state: RealNodeState): Promise<void> {
  * Mounts, cgroups and the bridge stay until the next start sweeps them.
  */
 export function killRealNodeNow(state: RealNodeState): void {
-  const pids = [...Object.values(state.processes).map((p) => p.pid), ...podAndShimPids(), state.lockHolder];
+  const pids = [...Object.values(state.processes).map((p) => p.pid), ...podAndShimPids(), ...registryStartedHere(state.registry), state.lockHolder];
   for (const pid of pids) {
     try {
       process.kill(pid, 'SIGKILL');
