@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { waitFor } from '../wait-for.js';
 import {
@@ -11,6 +11,7 @@ import {
   DATA_DIR,
   KUBELET_DEVICE_PLUGINS,
   KUBELET_ROOT,
+  POD_LOGS,
   RUN_DIR,
   RUNC_ROOT,
 } from './paths.js';
@@ -25,6 +26,9 @@ import { endProcesses, findProcesses } from './processes.js';
 // holder is not touched: the caller holds the lock while it sweeps.
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
+/** Fixed in containerd 1.6 and the kubelet, whatever their configured directories. */
+const SHIM_SOCKETS = '/run/containerd/s';
+const CONTAINER_LOG_LINKS = '/var/log/containers';
 /** Where the kubelet (cgroupfs driver, cgroupRoot /) puts every Pod: one tree per v1 hierarchy, or one in v2. */
 const KUBEPODS = 'kubepods';
 
@@ -201,14 +205,30 @@ function taskIds(): string[] {
   return readdirSync(tasks).flatMap((ns) => readdirSync(join(tasks, ns)));
 }
 
+/** The kubelet's links to container logs (in /var/log/containers whatever podLogsDir is) that point into the node's. */
+function containerLogLinks(): string[] {
+  if (!existsSync(CONTAINER_LOG_LINKS)) return [];
+  return readdirSync(CONTAINER_LOG_LINKS)
+    .map((f) => join(CONTAINER_LOG_LINKS, f))
+    .filter((link) => {
+      try {
+        return readlinkSync(link).startsWith(`${POD_LOGS}/`);
+      } catch {
+        return false;
+      }
+    });
+}
+
 function removeFiles(): string[] {
   const deviceSocket = join(KUBELET_DEVICE_PLUGINS, 'kubelet.sock');
-  const candidates = [...shimSockets(), ...cniResults(), deviceSocket, CONTAINERD_SOCKET, `${CONTAINERD_SOCKET}.ttrpc`, CONTAINERD_STATE, RUNC_ROOT, DATA_DIR];
+  const candidates = [...shimSockets(), ...cniResults(), ...containerLogLinks(), deviceSocket, CONTAINERD_SOCKET, `${CONTAINERD_SOCKET}.ttrpc`, CONTAINERD_STATE, RUNC_ROOT, DATA_DIR];
   const removed = candidates.filter(existsSync);
   // Nothing is mounted under these any more (unmountAll made sure), so a recursive remove stays inside them.
   for (const path of removed) rmSync(path, { recursive: true, force: true });
-  // Made for the node's sake (the kubelet's device-plugin socket, libcni's cache) when missing; removed only when empty.
-  for (const dir of [KUBELET_DEVICE_PLUGINS, '/var/lib/kubelet', CNI_RESULTS_DIR, '/var/lib/cni']) removeIfEmpty(dir);
+  // Made for the node's sake (the kubelet's device-plugin socket and log links, libcni's cache, the shims' sockets) when missing; removed only when empty.
+  for (const dir of [KUBELET_DEVICE_PLUGINS, '/var/lib/kubelet', CNI_RESULTS_DIR, '/var/lib/cni', CONTAINER_LOG_LINKS, SHIM_SOCKETS, '/run/containerd']) {
+    removeIfEmpty(dir);
+  }
   return removed;
 }
 

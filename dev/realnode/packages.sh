@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The real node's programs from Debian's packages: containerd (1.6, with its CRI
 # plugin), runc, the CNI plugins (bridge, host-local, loopback, portmap), iptables
-# (the bridge plugin's masquerade rule and portmap write through it) and ping (the
-# smoke check pings a Pod). A no-op when all are there. Installs them as root with
-# apt-get; anyone else gets the apt-get line to run. Never starts a service: the
-# packages' own units are not used, the launcher runs containerd itself.
+# (the plugins' masquerade and host ports go through it; the node's CNI config asks
+# for neither today), ip (a sweep deletes the bridge) and ping (the smoke check pings
+# a Pod). A no-op when all are there. Installs them as root with apt-get; anyone else
+# gets the apt-get line to run. Never starts a service: the packages' own units are
+# not used, the launcher runs containerd itself.
 set -euo pipefail
 
 # program -> package
@@ -13,6 +14,7 @@ declare -A needed=(
   [runc]=runc
   [/usr/lib/cni/bridge]=containernetworking-plugins
   [iptables]=iptables
+  [ip]=iproute2
   [ping]=iputils-ping
 )
 

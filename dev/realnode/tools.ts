@@ -11,6 +11,7 @@ const buildKubelet = fileURLToPath(new URL('../build-kubelet.sh', import.meta.ur
  * cached). Progress goes to stderr. Returns the kubelet binary's path.
  */
 export function ensureRealNodeTools(): string {
+  if (process.getuid?.() !== 0) throw new Error('a real node needs root: containerd and the kubelet mount, make cgroups and network namespaces');
   run(packages, 'installing the real node Debian packages');
   const dir = run(buildKubelet, 'building the kubelet').trim().split('\n').pop();
   if (!dir) throw new Error(`${buildKubelet} printed no binary directory`);
