@@ -22,6 +22,8 @@ export interface ImageSpec {
   config: ImageConfig;
   /** What the image is, for the table and logs. */
   description: string;
+  /** distroless: no shell, no package manager, status.d metadata; full-distro: an init image with both. */
+  kind: 'distroless' | 'full-distro';
 }
 
 export interface BuiltImage {

@@ -115,6 +115,7 @@ export function distrolessApp(o: DistrolessAppOptions): ImageSpec {
     name: o.name,
     tag: o.tag,
     description: o.description,
+    kind: 'distroless',
     base: o.base ?? 'distroless/static',
     layers: () => [
       ...(o.program ? [goProgramLayer(o.program)] : []),
@@ -129,6 +130,7 @@ const nonrootConfig: ImageConfig = { user: NONROOT, workdir: '/home/nonroot', en
 export const catalog: ImageSpec[] = [
   {
     name: 'pause',
+    kind: 'distroless',
     tag: '3.10',
     description: 'the Pod sandbox: the project\'s static pause program on an empty base',
     layers: () => [goProgramLayer({ name: 'pause', moduleDir: fileURLToPath(new URL('./pause', import.meta.url)), binary: 'pause' })],
@@ -136,6 +138,7 @@ export const catalog: ImageSpec[] = [
   },
   {
     name: 'distroless/static',
+    kind: 'distroless',
     tag: 'nonroot',
     description: 'base-files, netbase, tzdata, media-types, the CA bundle; accounts root, nobody, nonroot',
     layers: () => [staticLayer()],
@@ -143,6 +146,7 @@ export const catalog: ImageSpec[] = [
   },
   {
     name: 'distroless/base',
+    kind: 'distroless',
     tag: 'nonroot',
     description: 'distroless/static with libc6, libssl3 and their libraries',
     base: 'distroless/static',
@@ -151,6 +155,7 @@ export const catalog: ImageSpec[] = [
   },
   {
     name: 'debian-init',
+    kind: 'full-distro',
     tag: '12',
     description: 'Debian 12 minbase (debootstrap): shell, apt, dpkg, full dpkg status',
     layers: () => [debianMinbaseLayer()],
@@ -158,6 +163,7 @@ export const catalog: ImageSpec[] = [
   },
   {
     name: 'postgres-init',
+    kind: 'full-distro',
     tag: '15',
     description: 'debian-init with postgresql-15 (initdb) and its libraries, user postgres (70)',
     base: 'debian-init',
@@ -166,6 +172,7 @@ export const catalog: ImageSpec[] = [
   },
   {
     name: 'postgres',
+    kind: 'distroless',
     tag: '15',
     description: 'distroless/base with postgresql-15\'s server and its libraries, user postgres (70), no shell',
     base: 'distroless/base',
@@ -174,6 +181,7 @@ export const catalog: ImageSpec[] = [
   },
   {
     name: 'nginx-init',
+    kind: 'full-distro',
     tag: '1',
     description: 'debian-init with gettext-base (envsubst)',
     base: 'debian-init',
@@ -182,6 +190,7 @@ export const catalog: ImageSpec[] = [
   },
   {
     name: 'nginx',
+    kind: 'distroless',
     tag: '1',
     description: 'distroless/base with nginx\'s binary and its libraries, nonroot, no shell',
     base: 'distroless/base',

@@ -61,7 +61,8 @@ export class Crane {
    */
   async append(base: string | undefined, layers: string[], tag: string): Promise<string> {
     const from = base ? ['--base', base] : ['--oci-empty-base'];
-    return output(this.bin, ['append', ...from, ...layers.flatMap((l) => ['--new_layer', l]), '--new_tag', tag]);
+    // Compressing the layers is the build's heaviest step.
+    return output(this.bin, ['append', ...from, ...layers.flatMap((l) => ['--new_layer', l]), '--new_tag', tag], { nice: true });
   }
 
   /** Sets the config of the image `ref` (platform linux/amd64 always) and pushes the result by digest to `repository`; resolves with its reference by digest. */

@@ -90,6 +90,7 @@ export function debianMinbaseLayer(): LayerRecipe {
       try {
         await run('debootstrap', ['--variant=minbase', DEBIAN_SUITE, ctx.tree, mirror], {
           env: { ...process.env, SOURCE_DATE_EPOCH: String(SOURCE_DATE_EPOCH), DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C' },
+          nice: true,
         });
       } finally {
         await unmountUnder(ctx.tree);

@@ -43,6 +43,8 @@ export function filesLayer(options: FilesLayerOptions): LayerRecipe {
       mkdirSync(target, { recursive: true, mode: 0o755 });
       await run('cp', ['--archive', '--', `${options.dir}/.`, `${target}/`]);
       await run('chown', ['--recursive', '--no-dereference', `${options.uid ?? 0}:${options.gid ?? 0}`, '--', target]);
+      // Modes as git keeps them (executable or not), not as the checkout's umask left them: 0755 and 0644.
+      await run('chmod', ['--recursive', 'u=rwX,go=rX', '--', target]);
       return [];
     },
   };
@@ -75,7 +77,7 @@ export async function buildGoProgram(options: GoProgramOptions): Promise<string>
   // The directory's mode is the mode of the program's directory in the image.
   chmodSync(outDir, 0o755);
   const env = { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local', GOOS: 'linux', GOARCH: 'amd64' };
-  await output(goBinary(), ['build', '-C', options.moduleDir, '-trimpath', '-buildvcs=false', '-ldflags=-s -w -buildid=', '-o', join(outDir, options.binary), options.pkg ?? '.'], { env });
+  await output(goBinary(), ['build', '-C', options.moduleDir, '-trimpath', '-buildvcs=false', '-ldflags=-s -w -buildid=', '-o', join(outDir, options.binary), options.pkg ?? '.'], { env, nice: true });
   return outDir;
 }
 

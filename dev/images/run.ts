@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 
 // Every program the image tooling runs goes through here: an argument array, never
 // a shell string, output captured, and a failure that names the command and quotes
@@ -11,6 +11,8 @@ export interface RunOptions {
   okCodes?: number[];
   /** Where stderr goes: captured for the error message (default), or inherited so progress shows. */
   stderr?: 'capture' | 'inherit';
+  /** Run at a lower CPU priority (nice 10): for long, CPU-heavy steps on a machine shared with tests and builds. */
+  nice?: boolean;
 }
 
 export interface RunResult {
@@ -21,11 +23,7 @@ export interface RunResult {
 
 /** Runs cmd with args; resolves with its output, rejects when it cannot start or exits with a code not allowed. */
 export async function run(cmd: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
-  const child = spawn(cmd, args, {
-    cwd: options.cwd,
-    env: options.env ?? process.env,
-    stdio: ['ignore', 'pipe', options.stderr === 'inherit' ? 'inherit' : 'pipe'],
-  });
+  const child = start(cmd, args, options);
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   child.stdout?.on('data', (b: Buffer) => out.push(b));
@@ -37,6 +35,15 @@ export async function run(cmd: string, args: string[], options: RunOptions = {})
   const result = { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), code };
   if (code !== 0 && !options.okCodes?.includes(code)) throw new Error(`${describe(cmd, args)} failed (exit ${code})${tail(result.stderr || result.stdout)}`);
   return result;
+}
+
+function start(cmd: string, args: string[], options: RunOptions): ChildProcess {
+  const [program, argv] = options.nice ? ['nice', ['-n', '10', cmd, ...args]] : [cmd, args];
+  return spawn(program, argv, {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    stdio: ['ignore', 'pipe', options.stderr === 'inherit' ? 'inherit' : 'pipe'],
+  });
 }
 
 /** Runs cmd and resolves with its stdout, trimmed. */
