@@ -6,19 +6,27 @@ import type { Condition, DistrolessAppStatus } from '../src/api/schema.js';
 import { kubectlPath } from './controlplane/kubectl.js';
 import { startControlPlane, type ControlPlane } from './controlplane/launcher.js';
 import { parseFlags } from './flags.js';
+import { ensureImages } from './images/build.js';
+import { applyRealNodeExamples, reachability } from './real-node-examples/apply.js';
 import { startOperator, type OperatorProcess } from './operator-process.js';
 import { StopWaiting, waitFor } from './wait-for.js';
 
-// `npm start [-- --once] [-- --namespace NS]`: the operator's main job, end to end.
+// `npm start [-- --once] [-- --namespace NS] [-- --real-node]`: the operator's main job, end to end.
 // Uses the current kubeconfig when a cluster answers, otherwise starts the local
 // control plane; installs the CRD, runs the operator, applies the examples into a
 // namespace that enforces the restricted Pod Security profile, and shows the apps
 // until they are Ready. With --once it then stops everything and exits 0 (1 if the
 // apps are not Ready in time); without it, it runs until Ctrl-C.
+//
+// On kwok nodes (the default) Pods are Ready without any container running: the
+// apps' status is real, their containers are not. --real-node starts the local
+// control plane with a real node (containerd and a kubelet on this machine) and
+// runs the examples in real containers, pulled from the local registry
+// (dev/real-node-examples), then prints where each one answers.
 
 const root = new URL('../', import.meta.url).pathname;
-const { once, namespace } = parseFlags('npm start [-- --once] [-- --namespace NS]', {
-  options: { once: { type: 'boolean', default: false }, namespace: { type: 'string', default: 'distroless-demo' } },
+const { once, namespace, 'real-node': realNode } = parseFlags('npm start [-- --once] [-- --namespace NS] [-- --real-node]', {
+  options: { once: { type: 'boolean', default: false }, namespace: { type: 'string', default: 'distroless-demo' }, 'real-node': { type: 'boolean', default: false } },
 }).values;
 const READY_TIMEOUT_MS = 5 * 60_000;
 const say = (line: string) => process.stdout.write(`==> ${line}\n`);
@@ -40,16 +48,42 @@ function kubectlOk(kubeconfig: string | undefined, argv: string[], input?: strin
 
 /** The kubeconfig to use: the user's when its cluster answers, else a fresh local control plane's. */
 async function cluster(): Promise<string | undefined> {
+  if (realNode) return startLocal('with a real node (containerd and a kubelet on this machine)');
   const probe = kubectl(undefined, ['get', '--raw', '/readyz', '--request-timeout=5s']);
   if (probe.code === 0) {
     const context = kubectl(undefined, ['config', 'current-context']).stdout.trim();
     say(`using the cluster of the current kubeconfig (context ${context || 'none'})`);
     return undefined;
   }
-  say('no cluster answers on the current kubeconfig; starting the local control plane (the first run builds it from Go modules)');
-  plane = await startControlPlane({ name: 'start', nodes: 1, log: (l) => say(`control plane: ${l}`) });
+  say('no cluster answers on the current kubeconfig');
+  return startLocal('on kwok nodes');
+}
+
+async function startLocal(nodes: string): Promise<string> {
+  say(`starting the local control plane ${nodes} (the first run builds it from Go modules)`);
+  plane = await startControlPlane({ name: 'start', nodes: 1, realNode, log: (l) => say(`control plane: ${l}`) });
   say(`local control plane ready: export KUBECONFIG=${plane.kubeconfigPath}`);
   return plane.kubeconfigPath;
+}
+
+/** The examples in real containers, or as status only on kwok. */
+async function applyExamples(kubeconfig: string | undefined): Promise<void> {
+  if (realNode && kubeconfig) {
+    say('building the example images into the local registry, then applying dev/real-node-examples (images retargeted there)');
+    await ensureImages();
+    await applyRealNodeExamples({ kubeconfig, namespace });
+    return;
+  }
+  process.stdout.write(kubectlOk(kubeconfig, ['apply', '-n', namespace, '-R', '-f', join(root, 'examples')]));
+}
+
+function sayWhereAppsRun(kubeconfig: string | undefined): void {
+  if (!realNode || !kubeconfig) {
+    say('the apps run on kwok nodes: their status is real, but no container runs (npm start -- --real-node runs them for real)');
+    return;
+  }
+  say('the apps run in real containers; from this machine:');
+  for (const line of reachability({ kubeconfig, namespace })) say(`  ${line}`);
 }
 
 async function runOperator(kubeconfig: string | undefined): Promise<void> {
@@ -156,7 +190,7 @@ async function main(): Promise<number> {
     kind: 'Namespace',
     metadata: { name: namespace, labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/warn': 'restricted' } },
   }));
-  process.stdout.write(kubectlOk(kubeconfig, ['apply', '-n', namespace, '-R', '-f', join(root, 'examples')]));
+  await applyExamples(kubeconfig);
   const ready = await watchUntilReady(kubeconfig);
   process.stdout.write(`\n${kubectlOk(kubeconfig, ['get', 'dla', '-n', namespace])}\n`);
   if (!ready) {
@@ -164,6 +198,7 @@ async function main(): Promise<number> {
     return 1;
   }
   say('every example is Ready');
+  sayWhereAppsRun(kubeconfig);
   if (once) return 0;
   say(`running until Ctrl-C${kubeconfig ? `; in another terminal: export KUBECONFIG=${kubeconfig}` : ''}`);
   await new Promise<void>((resolve) => {

@@ -197,6 +197,34 @@ export const catalog: ImageSpec[] = [
     layers: () => [debianLayer({ name: 'nginx', packages: ['nginx'], files: [{ path: 'etc/nginx/nginx.conf', content: NGINX_CONF }] })],
     config: { entrypoint: ['/usr/sbin/nginx'], cmd: ['-g', 'daemon off;'], user: NONROOT },
   },
+  // The examples' own programs, built from the source they ship (examples/*/), as
+  // their Dockerfiles build them, and the migrate example's full-distro init step.
+  distrolessApp({
+    name: 'examples/go-static',
+    tag: '1.0.0',
+    description: "the go-static example's server (examples/go-static/server) on distroless/static",
+    program: { name: 'go-static', moduleDir: fileURLToPath(new URL('../../examples/go-static/server', import.meta.url)), binary: 'server', at: '/app' },
+    entrypoint: ['/app/server'],
+  }),
+  distrolessApp({
+    name: 'examples/shop',
+    tag: '1.4.0',
+    description: "the migrate example's application (examples/migrate/shop) on distroless/static",
+    program: { name: 'shop', moduleDir: fileURLToPath(new URL('../../examples/migrate/shop', import.meta.url)), binary: 'shop', at: '/app' },
+    entrypoint: ['/app/shop'],
+  }),
+  {
+    name: 'examples/shop-migrations',
+    tag: '1.4.0',
+    kind: 'full-distro',
+    description: "debian-init with psql and the migrate example's SQL files in /migrations",
+    base: 'debian-init',
+    layers: () => [
+      debianLayer({ name: 'shop-migrations', packages: ['postgresql-client-15'] }),
+      filesLayer({ name: 'shop-migrations-files', dir: fileURLToPath(new URL('../../examples/migrate/migrations', import.meta.url)), at: '/migrations' }),
+    ],
+    config: { user: NONROOT, env: { PATH } },
+  },
 ];
 
 /**
