@@ -223,7 +223,8 @@ export const catalog: ImageSpec[] = [
       debianLayer({ name: 'shop-migrations', packages: ['postgresql-client-15'] }),
       filesLayer({ name: 'shop-migrations-files', dir: fileURLToPath(new URL('../../examples/migrate/migrations', import.meta.url)), at: '/migrations' }),
     ],
-    config: { user: NONROOT, env: { PATH } },
+    // Debian's /usr/bin/psql is pg_wrapper, a Perl script of another package: psql itself lives here.
+    config: { user: NONROOT, env: { PATH: `${POSTGRES_BIN}:${PATH}` } },
   },
 ];
 

@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import { kubectlPath } from '../controlplane/kubectl.js';
 import { waitFor } from '../wait-for.js';
 
@@ -9,8 +11,8 @@ import { waitFor } from '../wait-for.js';
 
 const overlay = new URL('.', import.meta.url).pathname;
 
-/** The admin password of examples/postgres/secret.yaml. */
-export const PG_PASSWORD = 'change-me-in-a-real-cluster';
+/** The admin password initdb sets: the one examples/postgres/secret.yaml holds. */
+export const PG_PASSWORD = (parse(readFileSync(new URL('../../examples/postgres/secret.yaml', import.meta.url), 'utf8')) as { stringData: { password: string } }).stringData.password;
 /** The passwords of the two users the migrate example's Secrets name. */
 export const SHOP_PASSWORDS = { migrator: 'migrator-secret', app: 'app-secret' } as const;
 
