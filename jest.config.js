@@ -1,5 +1,5 @@
-// Two projects: fast pure unit tests, and integration tests that share one real
-// local control plane started by the global setup.
+// Two projects: fast pure unit tests, and integration, fault and e2e tests that share
+// one real local control plane (kwok nodes and a real node) started by the global setup.
 const transform = {
   '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],
 };
@@ -19,7 +19,7 @@ export default {
     {
       ...common,
       displayName: 'integration',
-      testMatch: ['<rootDir>/test/integration/**/*.test.ts', '<rootDir>/test/fault/**/*.test.ts'],
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts', '<rootDir>/test/fault/**/*.test.ts', '<rootDir>/test/e2e/**/*.test.ts'],
       // Kills what a test file's processes left behind, even when a test timed out.
       setupFilesAfterEnv: ['<rootDir>/test/integration/kill-leftovers.ts'],
       globalSetup: '<rootDir>/test/integration/global-setup.js',

@@ -3,22 +3,30 @@
 # (npm's pretest): Lua 5.1 from Debian's packages for the Argo CD health check
 # (Argo CD runs gopher-lua, a Lua 5.1), the control plane and kstatus built from Go
 # modules, and the real node's programs (containerd, runc, CNI plugins from Debian's
-# packages; the kubelet from Go modules, ~11 min cold). Each step is a no-op when its
-# tool is already there.
+# packages; the kubelet from Go modules, ~11 min cold), the images the e2e tests pull
+# (dev/images, pushed to the local registry; ~3 min cold) and the clients they check
+# with (psql, curl). Each step is a no-op when its tool is already there.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
-if ! command -v "${DLO_LUA:-lua5.1}" >/dev/null; then
+# need COMMAND PACKAGE: installs the Debian package when the command is missing.
+need() {
+  command -v "$1" >/dev/null && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "[test-tools] installing lua5.1 from Debian's packages" >&2
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lua5.1 >/dev/null
+    echo "[test-tools] installing $2 from Debian's packages" >&2
+    [ -n "${apt_updated:-}" ] || { apt-get update -qq; apt_updated=1; }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
   else
-    echo "[test-tools] lua5.1 is missing: install it (Debian: apt-get install lua5.1) or set DLO_LUA to a Lua 5.1 interpreter" >&2
+    echo "[test-tools] $1 is missing: install it (Debian: apt-get install $2)" >&2
     exit 1
   fi
-fi
+}
+if [ -z "${DLO_LUA:-}" ]; then need lua5.1 lua5.1; fi
+need psql postgresql-client
+need curl curl
 bash "$root/dev/build-control-plane.sh" >/dev/null
 bash "$root/dev/build-kstatus.sh" >/dev/null
 bash "$root/dev/realnode/packages.sh"
 bash "$root/dev/build-kubelet.sh" >/dev/null
+# The project's Node (npm's `node` package), whatever `node` the machine has.
+(cd "$root" && npm exec --offline -- tsx dev/images/build.ts >/dev/null)

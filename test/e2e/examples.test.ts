@@ -79,7 +79,10 @@ describe('the examples on the real node', () => {
       expect(await curl(`http://${pod.status!.podIP}:8080/whoami`)).toBe(`pod=${pod.metadata!.name} database_user=shop_app\n`);
     }
     const postgres = await firstPod('postgres');
-    expect(psql(postgres.status!.podIP!, 'shop_app', SHOP_PASSWORDS.app, 'SELECT max(version) FROM schema_migrations', 'shop')).toBe('2');
+    expect(psql(postgres.status!.podIP!, 'shop_migrator', SHOP_PASSWORDS.migrator, 'SELECT max(version) FROM schema_migrations', 'shop')).toBe('2');
+    // The app's own user has only what the migrations granted it.
+    expect(psql(postgres.status!.podIP!, 'shop_app', SHOP_PASSWORDS.app, "WITH placed AS (INSERT INTO orders (item, quantity) VALUES ('tea', 2) RETURNING status) SELECT status FROM placed", 'shop')).toBe('new');
+    expect(() => psql(postgres.status!.podIP!, 'shop_app', SHOP_PASSWORDS.app, 'SELECT max(version) FROM schema_migrations', 'shop')).toThrow(/permission denied/);
   });
 
   it("keeps the init container's Secret-backed variables out of the main container's environment", async () => {

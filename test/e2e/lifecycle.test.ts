@@ -99,9 +99,10 @@ describe('apps over time on the real node', () => {
     let fewestReady = Infinity;
     const done = await waitFor(
       async () => {
+        // The app first: Pods listed after a Ready status are at least as new as it.
+        const current = await app('rollout');
         const now = await pods('rollout');
         fewestReady = Math.min(fewestReady, now.filter(isReady).length);
-        const current = await app('rollout');
         return condition(current, 'Ready')?.status === 'True' && current.status?.observedGeneration === current.metadata.generation && now;
       },
       { timeoutMs: SLOW_MS, intervalMs: 200, what: 'the rollout to finish' },

@@ -23,7 +23,7 @@ export default async function globalSetup() {
   delete env.NODE_OPTIONS;
   const child = spawn(
     process.execPath,
-    ['--import', pathToFileURL(`${root}node_modules/tsx/dist/loader.mjs`).href, `${root}dev/controlplane/cli.ts`, 'up', '--foreground', '--watch-stdin', '--nodes=2'],
+    ['--import', pathToFileURL(`${root}node_modules/tsx/dist/loader.mjs`).href, `${root}dev/controlplane/cli.ts`, 'up', '--foreground', '--watch-stdin', '--nodes=2', '--real-node'],
     { stdio: ['pipe', 'pipe', 'pipe'], env },
   );
   let output = '';
