@@ -23,6 +23,8 @@ export const PLURAL = 'distrolessapps';
 export const DEFAULT_UID = 65532;
 export const DEFAULT_MOUNT_PATH = '/shared';
 export const MAX_REPLICAS = 1000;
+/** The longest message a condition may hold; a longer one makes the status write fail. */
+export const MAX_CONDITION_MESSAGE = 32_768;
 
 const MAX_INT32 = 2_147_483_647;
 
@@ -424,7 +426,7 @@ const condition = z
     observedGeneration: z.int().min(0).optional().describe('The .metadata.generation the condition was set for.'),
     lastTransitionTime: z.string().describe('When the status last changed.'),
     reason: z.string().max(1024).describe('A CamelCase reason, such as InvalidSpec or PodRejected.'),
-    message: z.string().max(32_768).describe('Details for a human.'),
+    message: z.string().max(MAX_CONDITION_MESSAGE).describe('Details for a human.'),
   })
   .strict();
 

@@ -10,7 +10,7 @@ import { failedWrite, messageOf, type Write } from './errors.js';
 import { observe } from './observe.js';
 import { plan, type Action } from './plan.js';
 import { DISTROLESS_APPS } from './resources.js';
-import { computeStatus, invalidSpecStatus, newStall, stalledOf, statusEqual, type Outcome } from './status.js';
+import { computeStatus, invalidSpecStatus, newStall, problemsMessage, stalledOf, statusEqual, type Outcome } from './status.js';
 
 /** A DistrolessApp as the cache holds it: not yet validated. */
 export interface StoredApp {
@@ -50,7 +50,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     if (!stored) return {}; // deleted: the garbage collector removes its Pods
     const parsed = validateApp({ ...stored, status: undefined });
     if (!parsed.ok) {
-      await publish(stored, invalidSpecStatus(stored, joined(parsed.problems), now()), log);
+      await publish(stored, invalidSpecStatus(stored, problemsMessage(parsed.problems), now()), log);
       return { requeueAfterMs: STALLED_RECHECK_MS };
     }
     if (stored.status?.observedGeneration !== stored.metadata.generation) await warn(stored, parsed.warnings);
@@ -118,5 +118,3 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     for (const w of warnings) await deps.events.record(app, 'Warning', 'ShellInImage', `${w.path}: ${w.message}`);
   }
 }
-
-const joined = (problems: FieldProblem[]): string => problems.map((p) => `${p.path}: ${p.message}`).join('; ');

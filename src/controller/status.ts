@@ -1,5 +1,6 @@
 import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
-import type { Condition, DistrolessAppStatus } from '../api/schema.js';
+import { MAX_CONDITION_MESSAGE, type Condition, type DistrolessAppStatus } from '../api/schema.js';
+import type { FieldProblem } from '../api/validate.js';
 import { canonicalJson } from '../render/hash.js';
 import { INIT_CONTAINER } from '../render/pod.js';
 import type { Observation, ObservedPod } from './observe.js';
@@ -136,6 +137,26 @@ export function statusEqual(a: DistrolessAppStatus | undefined, b: DistrolessApp
   return canonicalJson(a ?? {}) === canonicalJson(b ?? {});
 }
 
+/**
+ * Problems as one message that fits a condition: as many as fit, then how many were
+ * left out. A status the API server refuses for its size would leave the app with no
+ * word of the problem at all.
+ */
+export function problemsMessage(problems: FieldProblem[], limit = MAX_CONDITION_MESSAGE): string {
+  const parts = problems.map((p) => `${p.path}: ${p.message}`);
+  let text = '';
+  for (const [i, part] of parts.entries()) {
+    const next = text ? `${text}; ${part}` : part;
+    const more = `; … and ${parts.length - i} more`;
+    if (next.length + (i < parts.length - 1 ? more.length : 0) > limit) return text ? `${text}${more}` : fitted(part, limit);
+    text = next;
+  }
+  return text;
+}
+
+/** The text, cut to the limit with an ellipsis when it is longer. */
+const fitted = (text: string, limit = MAX_CONDITION_MESSAGE): string => (text.length <= limit ? text : `${text.slice(0, limit - 1)}…`);
+
 function condition(
   type: string,
   { status, reason, message }: Pick<Condition, 'status' | 'reason' | 'message'>,
@@ -145,7 +166,7 @@ function condition(
 ): Condition {
   const before = previous?.conditions?.find((c) => c.type === type);
   const lastTransitionTime = before && before.status === status ? before.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
-  return { type, status, observedGeneration, lastTransitionTime, reason, message };
+  return { type, status, observedGeneration, lastTransitionTime, reason, message: fitted(message) };
 }
 
 /** A failing init container or an image that cannot be pulled, in the Pods of the current template. */

@@ -1,5 +1,5 @@
 import type { Condition, DistrolessAppStatus } from '../../../src/api/schema.js';
-import { invalidSpecStatus, newStall, statusEqual } from '../../../src/controller/status.js';
+import { invalidSpecStatus, newStall, problemsMessage, statusEqual } from '../../../src/controller/status.js';
 import { render } from '../../../src/render/pod.js';
 import { foreignPod, makeApp, podsOf, statusFor, terminating, withAppStatus, withInitStatus, withState } from './world.js';
 
@@ -222,5 +222,21 @@ describe('newStall', () => {
   it('is nothing for an app that is not stalled', () => {
     expect(newStall(stalled('x'), ready)).toBeUndefined();
     expect(newStall(undefined, ready)).toBeUndefined();
+  });
+});
+
+describe('problemsMessage', () => {
+  const problems = (n: number) => Array.from({ length: n }, (_, i) => ({ path: `spec.f${i}`, message: 'is wrong' }));
+
+  it('joins problems that fit, and says how many more there were when they do not', () => {
+    expect(problemsMessage(problems(2))).toBe('spec.f0: is wrong; spec.f1: is wrong');
+    expect(problemsMessage(problems(5), 60)).toBe('spec.f0: is wrong; spec.f1: is wrong; … and 3 more');
+    expect(problemsMessage(problems(5), 60).length).toBeLessThanOrEqual(60);
+  });
+
+  it('cuts a single problem longer than the limit', () => {
+    const message = problemsMessage([{ path: 'spec', message: 'x'.repeat(100) }], 20);
+    expect(message).toHaveLength(20);
+    expect(message.endsWith('…')).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 import type { V1Pod } from '@kubernetes/client-node';
-import type { Condition, DistrolessAppStatus } from '../../../src/api/schema.js';
+import { MAX_CONDITION_MESSAGE, statusSchema, type Condition, type DistrolessAppStatus } from '../../../src/api/schema.js';
 import { createReconciler, type StoredApp } from '../../../src/controller/reconciler.js';
 import { EventRecorder } from '../../../src/kube/events.js';
 import { render } from '../../../src/render/pod.js';
@@ -116,6 +116,23 @@ describe('reconcile: the error policy of writes', () => {
       if (r.method === 'PATCH') throw error;
     }));
     await expect(result).rejects.toBe(error);
+  });
+
+  it('an invalid spec with hundreds of problems still gets a status the API server accepts, naming how many were left out', async () => {
+    const app = storedApp(1) as StoredApp & { spec: { podTemplate?: { labels: Record<string, string> } } };
+    app.spec.podTemplate = { labels: Object.fromEntries(Array.from({ length: 600 }, (_, i) => [`distroless.dev/k${i}-${'x'.repeat(40)}`, 'v'])) };
+    const { rest, result } = await reconcileOnce(app, [], () => ({}));
+    await expect(result).resolves.toEqual({ requeueAfterMs: 60_000 });
+    const status = statusWritten(rest);
+    expect(statusSchema.safeParse(status).success).toBe(true);
+    const stalled = conditionOf(status, 'Stalled');
+    expect(stalled).toMatchObject({ status: 'True', reason: 'InvalidSpec' });
+    expect(stalled.message.length).toBeLessThanOrEqual(MAX_CONDITION_MESSAGE);
+    expect(stalled.message).toMatch(/^spec\.podTemplate\.labels\[distroless\.dev\/k0-x+\]: label .* is reserved/);
+    const [, more] = /; … and (\d+) more$/.exec(stalled.message) ?? [];
+    const shown = stalled.message.split('; ').length - 1;
+    expect(shown + Number(more)).toBe(600);
+    expect(eventReasons(rest)).toEqual(['InvalidSpec']);
   });
 
   it('a converged app costs no write at all', async () => {
