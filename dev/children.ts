@@ -18,19 +18,31 @@ export function track(child: ChildProcess): void {
   child.once('exit', () => running.delete(child));
 }
 
-/** Refuses new children from now on, and SIGKILLs every tracked one that still runs; resolves once all have exited. */
-export async function killTracked(reason: string): Promise<number> {
+/**
+ * Refuses new children from now on, and stops every tracked one that still runs:
+ * SIGTERM, as a test's own teardown would (jest runs a setup file's afterAll before
+ * the test file's own), then SIGKILL after the grace period. Resolves once all have
+ * exited, with how many there were and how many needed SIGKILL.
+ */
+export async function killTracked(reason: string, graceMs = 10_000): Promise<{ stopped: number; killed: number }> {
   closed = reason;
-  const left = [...running];
+  const left = [...running].filter((child) => child.exitCode === null && child.signalCode === null);
+  let killed = 0;
   await Promise.all(
     left.map(
       (child) =>
         new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          child.once('exit', () => resolve());
-          child.kill('SIGKILL');
+          const timer = setTimeout(() => {
+            killed++;
+            child.kill('SIGKILL');
+          }, graceMs);
+          child.once('exit', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          child.kill('SIGTERM');
         }),
     ),
   );
-  return left.length;
+  return { stopped: left.length, killed };
 }
