@@ -113,7 +113,7 @@ describe('apps over time on the real node', () => {
     expect((await run('curl', ['-sS', '--max-time', '10', `http://${pod.status!.podIP}:8080/`])).stdout).toBe('after\n');
   }, SLOW_MS);
 
-  it("kubectl distroless debug starts a container as the app's UID that lists the shared volume", async () => {
+  it("kubectl distroless debug starts a container as the app's UID that lists the shared volume and cannot write the app's root", async () => {
     await apply(goStatic('debugged'));
     await until('debugged', 'Ready', 'Ready');
     const r = await run(join(root, 'node_modules/.bin/tsx'), [
@@ -130,7 +130,8 @@ describe('apps over time on the real node', () => {
       '--',
       'sh',
       '-c',
-      'id -u; ls -n /proc/1/root/config',
+      // As the app's UID, through its root: reading the shared volume works, writing its root filesystem does not.
+      'id -u; ls -n /proc/1/root/config; touch /proc/1/root/written-by-debugger 2>&1 || true',
     ]);
     expect(r.code).toBe(0);
     const [pod] = await pods('debugged');
@@ -144,5 +145,6 @@ describe('apps over time on the real node', () => {
     const logs = await kubectlOk(['logs', '-n', ns, pod!.metadata!.name!, '-c', debugger_.name]);
     expect(logs.split('\n')[0]).toBe('65532');
     expect(logs).toMatch(/server\.yaml/);
+    expect(logs).toMatch(/written-by-debugger': Read-only file system/);
   }, SLOW_MS);
 });
