@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { launch, secondsSince, tail } from '../logged-process.js';
 import { freePorts } from '../ports.js';
 import {
   apiserverKubeletFlags,
@@ -341,14 +341,14 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
       components[component] = { argv: argv[component], pid: launch(argv[component], log, !!options.detached), log };
       plane.save();
       await waitHealthy(component, state);
-      say(`${component} up after ${seconds(started)}s`);
+      say(`${component} up after ${secondsSince(started)}s`);
     }
     await createNodes(state);
     await waitForCluster(state);
     await realNode.start();
     state.readyAfterMs = Date.now() - started;
     plane.save();
-    say(`control plane ready after ${seconds(started)}s: ${dir}`);
+    say(`control plane ready after ${secondsSince(started)}s: ${dir}`);
     return plane;
   } catch (err) {
     await plane.stop();
@@ -356,7 +356,6 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
   }
 }
 
-const seconds = (since: number) => ((Date.now() - since) / 1000).toFixed(1);
 
 /** The real node's part of a start: its flags for the API server, and its start once the cluster is ready. */
 interface RealNodeStep {
@@ -398,24 +397,6 @@ async function realNodeStep(kubelet: string | undefined, plane: ControlPlane, op
   };
 }
 
-/**
- * Starts a component with its output appended to its log. The child handle is
- * unref'd: the control plane tracks pids, and a caller's event loop (jest's) must
- * not wait on them.
- */
-function launch(argv: string[], logPath: string, detached: boolean): number {
-  const fd = openSync(logPath, 'a');
-  try {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', fd, fd], detached });
-    child.unref();
-    // spawn reports a missing binary asynchronously; the pid is then undefined.
-    child.once('error', () => {});
-    if (child.pid === undefined) throw new Error(`could not start ${argv[0]}; see ${logPath}`);
-    return child.pid;
-  } finally {
-    closeSync(fd);
-  }
-}
 
 function tryKill(pid: number | undefined, signal: NodeJS.Signals | 0): boolean {
   if (!pid) return false;
@@ -471,10 +452,6 @@ export async function terminate(pids: number[], signal: NodeJS.Signals = 'SIGTER
   }
 }
 
-function tail(path: string, lines = 40): string {
-  if (!existsSync(path)) return '(no log)';
-  return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-}
 
 const died = (component: Component, state: ControlPlaneState, when: string) => {
   // The log itself goes with the temp dir when a failed start cleans up; its end travels in the message.

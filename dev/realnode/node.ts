@@ -1,9 +1,10 @@
-import { execFile, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { promisify } from 'node:util';
 import type { NodePki } from '../controlplane/pki.js';
 import { writeKubeconfig } from '../controlplane/pki.js';
+import { launch, secondsSince, tail } from '../logged-process.js';
 import { StopWaiting, waitFor } from '../wait-for.js';
 import { podProcesses, sweep, waitClean, type SweepReport } from './cleanup.js';
 import { writeCniConfig } from './cni-config.js';
@@ -115,19 +116,19 @@ export async function startRealNode(state: RealNodeState, ctx: RealNodeContext):
 
   state.registry = await ensureSandboxImage(ctx.detached, ctx.log);
   ctx.save();
-  ctx.log(`real node: registry and sandbox image ready after ${seconds(started)}s`);
+  ctx.log(`real node: registry and sandbox image ready after ${secondsSince(started)}s`);
   const containerd = ['containerd', '--config', files.containerdConfig, '--address', CONTAINERD_SOCKET, '--log-level', 'warn'];
-  state.processes.containerd = spawnLogged(containerd, files.containerdLog, ctx.detached);
+  state.processes.containerd = { argv: containerd, pid: launch(containerd, files.containerdLog, ctx.detached), log: files.containerdLog };
   ctx.save();
   await waitContainerd(state);
-  ctx.log(`real node: containerd up after ${seconds(started)}s`);
+  ctx.log(`real node: containerd up after ${secondsSince(started)}s`);
 
   const kubelet = kubeletArgv({ kubelet: ctx.kubelet, config: files.kubeletConfig, kubeconfig: files.kubeletKubeconfig, node: state.name });
-  state.processes.kubelet = spawnLogged(kubelet, files.kubeletLog, ctx.detached);
+  state.processes.kubelet = { argv: kubelet, pid: launch(kubelet, files.kubeletLog, ctx.detached), log: files.kubeletLog };
   ctx.save();
   await waitNodeReady(state, ctx);
   state.readyAfterMs = Date.now() - started;
-  ctx.log(`real node ${state.name} Ready after ${seconds(started)}s`);
+  ctx.log(`real node ${state.name} Ready after ${secondsSince(started)}s`);
 }
 
 /**
@@ -171,25 +172,8 @@ export function realNodePids(state: RealNodeState): number[] {
     .filter(isRunning);
 }
 
-const seconds = (since: number) => ((Date.now() - since) / 1000).toFixed(1);
 
-function spawnLogged(argv: string[], log: string, detached: boolean): NodeProcess {
-  const fd = openSync(log, 'a');
-  try {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', fd, fd], detached });
-    child.unref();
-    child.once('error', () => {});
-    if (child.pid === undefined) throw new Error(`could not start ${argv[0]}; see ${log}`);
-    return { argv, pid: child.pid, log };
-  } finally {
-    closeSync(fd);
-  }
-}
 
-export function tail(path: string, lines = 40): string {
-  if (!existsSync(path)) return '(no log)';
-  return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-}
 
 /** Throws StopWaiting, with the end of its log, when a component of the node has exited. */
 function checkAlive(state: RealNodeState, when: string): void {
