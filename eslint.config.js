@@ -35,5 +35,6 @@ export default tseslint.config(
   mayNotImport('runtime', ['api', 'render', 'controller', 'cli', 'image'], 'runtime/ is generic controller machinery: it imports nothing of the product (DESIGN section 5).'),
   mayNotImport('api', ['render', 'controller', 'kube', 'runtime', 'cli', 'image'], 'api/ is the bottom of api <- render <- controller.'),
   mayNotImport('render', ['controller', 'kube', 'runtime', 'cli', 'image'], 'render/ is pure: api <- render <- controller.'),
+  mayNotImport('image', ['api', 'render', 'controller', 'kube', 'runtime', 'cli'], 'image/ reads and judges images: it knows nothing of DistrolessApps (DESIGN section 5).'),
   mayNotImport('controller', ['cli'], 'controller/ is called by the composition root in cli/, not the other way round.'),
 );
