@@ -25,6 +25,7 @@ export const DEFAULT_MOUNT_PATH = '/shared';
 export const MAX_REPLICAS = 1000;
 /** The longest message a condition may hold; a longer one makes the status write fail. */
 export const MAX_CONDITION_MESSAGE = 32_768;
+export const IMAGE_POLICIES = ['Enforce', 'Warn', 'Off'] as const;
 
 const MAX_INT32 = 2_147_483_647;
 
@@ -415,9 +416,36 @@ export const specSchema = z
       .enum(['RollingUpdate', 'Recreate'])
       .default('RollingUpdate')
       .describe('RollingUpdate (the default) brings one new Pod to Ready before removing an old one; Recreate removes the old Pods first.'),
+    imagePolicy: z
+      .enum(IMAGE_POLICIES)
+      .default('Warn')
+      .describe(
+        'What the operator does with what it finds inside the main image (a shell, BusyBox, a package manager). ' +
+          'Warn (the default): run it, and say so once in a Warning Event and the Distroless condition. ' +
+          'Enforce: no Pod of an image that is not distroless, nor of one not inspected yet (Stalled, reason ImageNotDistroless). ' +
+          'Off: the image is not inspected. The init image is reported in status, never judged.',
+      ),
   })
   .strict()
   .describe('Desired state of the app.');
+
+const inspectedImage = z
+  .object({
+    container: z.enum(['app', 'init']).describe('app (the distroless main container) or init.'),
+    image: z.string().max(1024).describe('The image as the spec names it.'),
+    digest: z.string().max(100).optional().describe('The manifest digest inspected (the platform image).'),
+    distroless: z.boolean().optional().describe('True when no shell, BusyBox or OS package manager was found.'),
+    shells: z.array(z.string().max(256)).max(16).optional().describe('Shells found, as absolute paths.'),
+    packageManagers: z.array(z.string().max(64)).max(16).optional().describe('Package managers found.'),
+    packageMetadata: z.array(z.string().max(256)).max(8).optional().describe('Package databases scanners read, with their package counts.'),
+    scannerVisibility: z
+      .enum(['Visible', 'Blind', 'NoOS'])
+      .optional()
+      .describe('Visible: package metadata accounts for the OS files. Blind: OS files no package database lists, so scanners miss them. NoOS: no OS files.'),
+    user: z.string().max(256).optional().describe('The user the image runs as, and whether it is root.'),
+    error: z.string().max(4096).optional().describe('Why the image could not be inspected.'),
+  })
+  .strict();
 
 const condition = z
   .object({
@@ -442,7 +470,12 @@ export const statusSchema = z
       .array(condition)
       .max(8)
       .optional()
-      .meta({ description: 'Ready, Reconciling and Stalled, kstatus-compatible.', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] }),
+      .meta({
+        description: 'Ready, Reconciling and Stalled, kstatus-compatible; and Distroless, what the inspection of the main image found (absent when spec.imagePolicy is Off).',
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['type'],
+      }),
+    images: z.array(inspectedImage).max(2).optional().describe('What the inspection of each image found (absent when spec.imagePolicy is Off).'),
   })
   .strict()
   .describe('Observed state of the app, written by the operator.');
@@ -476,4 +509,6 @@ export const distrolessAppSchema = z
 export type DistrolessApp = z.output<typeof distrolessAppSchema>;
 export type DistrolessAppStatus = z.output<typeof statusSchema>;
 export type Condition = z.output<typeof condition>;
+export type ImagePolicy = (typeof IMAGE_POLICIES)[number];
+export type InspectedImageStatus = z.output<typeof inspectedImage>;
 export type Probe = z.output<typeof probeObject>;

@@ -23,7 +23,7 @@ function parseBool(text: string): boolean {
   throw new InvalidArgumentError(`${JSON.stringify(text)} is not true or false`);
 }
 
-const parseNamespaces = (text: string) => text.split(',').map((s) => s.trim()).filter(Boolean);
+const parseList = (text: string) => text.split(',').map((s) => s.trim()).filter(Boolean);
 
 export interface RunOptions {
   kubeconfig?: string;
@@ -36,13 +36,23 @@ export interface RunOptions {
   metricsAddr: string;
   healthAddr: string;
   logLevel: (typeof LOG_LEVELS)[number];
+  imagePlatform: string;
+  registryCredentials?: string;
+  insecureRegistries: string[];
+  imageTimeout: number;
+}
+
+/** `os/architecture[/variant]`, as image indexes name platforms. */
+export function parsePlatform(text: string): string {
+  if (!/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/.test(text)) throw new InvalidArgumentError(`${JSON.stringify(text)} is not a platform such as linux/amd64 or linux/arm64/v8`);
+  return text;
 }
 
 export function runCommand(): Command {
   return new Command('run')
     .description('Run the operator: reconcile DistrolessApps into Pods until SIGTERM. Every flag has an environment variable twin.')
     .addOption(new Option('--kubeconfig <path>', 'kubeconfig file; in-cluster config or ~/.kube/config when unset').env('KUBECONFIG'))
-    .addOption(new Option('--namespaces <list>', 'comma-separated namespaces to watch; all when empty').env('DLO_NAMESPACES').argParser(parseNamespaces).default([], 'all'))
+    .addOption(new Option('--namespaces <list>', 'comma-separated namespaces to watch; all when empty').env('DLO_NAMESPACES').argParser(parseList).default([], 'all'))
     .addOption(new Option('--workers <n>', 'apps reconciled at once').env('DLO_WORKERS').argParser(parseWorkers).default(4))
     .addOption(new Option('--resync <duration>', 'how often every app is looked at again').env('DLO_RESYNC').argParser(parseDuration).default(600_000, '10m'))
     .addOption(new Option('--leader-elect <bool>', 'elect a leader through a Lease; false only when one replica runs').env('DLO_LEADER_ELECT').argParser(parseBool).default(true))
@@ -50,5 +60,18 @@ export function runCommand(): Command {
     .addOption(new Option('--lease-name <name>', 'name of the leader election Lease').env('DLO_LEASE_NAME').default('distroless-operator'))
     .addOption(new Option('--metrics-addr <addr>', 'address of the Prometheus /metrics endpoint').env('DLO_METRICS_ADDR').default(':8080'))
     .addOption(new Option('--health-addr <addr>', 'address of /healthz and /readyz').env('DLO_HEALTH_ADDR').default(':8081'))
-    .addOption(new Option('--log-level <level>', 'log level').env('DLO_LOG_LEVEL').choices(LOG_LEVELS).default('info'));
+    .addOption(new Option('--log-level <level>', 'log level').env('DLO_LOG_LEVEL').choices(LOG_LEVELS).default('info'))
+    .addOption(new Option('--image-platform <os/arch>', 'the platform picked from multi-platform images when inspecting them: the nodes\' platform').env('DLO_IMAGE_PLATFORM').argParser(parsePlatform).default('linux/amd64'))
+    .addOption(
+      new Option('--registry-credentials <path>', 'a Docker config.json whose auths the image inspection uses for private registries (opt-in; the operator never reads Secrets)').env(
+        'DLO_REGISTRY_CREDENTIALS',
+      ),
+    )
+    .addOption(
+      new Option('--insecure-registries <list>', 'comma-separated registries (host:port) reached over plain HTTP; localhost and 127.0.0.1 always are')
+        .env('DLO_INSECURE_REGISTRIES')
+        .argParser(parseList)
+        .default([], 'none'),
+    )
+    .addOption(new Option('--image-timeout <duration>', 'time limit of one registry request while inspecting an image').env('DLO_IMAGE_TIMEOUT').argParser(parseDuration).default(30_000, '30s'));
 }

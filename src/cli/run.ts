@@ -1,12 +1,17 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { hostname } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { Gauge, Histogram } from 'prom-client';
 import { setupDistrolessAppController } from '../controller/setup.js';
+import { credentialsFromDockerConfig } from '../image/credentials.js';
+import { ImageInspector } from '../image/inspector.js';
+import { registrySource } from '../image/source.js';
 import { LeaderElector } from '../kube/leader.js';
 import { restClient } from '../kube/rest.js';
 import { clientMetrics } from '../runtime/client-metrics.js';
 import { createLogger } from '../runtime/log.js';
 import { Manager } from '../runtime/manager.js';
-import { createMetricsScope } from '../runtime/metrics.js';
+import { createMetricsScope, type MetricsScope } from '../runtime/metrics.js';
 import type { RunOptions } from './run-options.js';
 
 /**
@@ -27,7 +32,8 @@ export async function run(opts: RunOptions): Promise<number> {
 
   const elector = opts.leaderElect ? new LeaderElector(rest, { namespace: opts.leaseNamespace, name: opts.leaseName, identity }, log) : undefined;
   const manager = new Manager({ log, metrics, metricsAddress: opts.metricsAddr, healthAddress: opts.healthAddr, elector });
-  setupDistrolessAppController(manager, { rest, namespaces: opts.namespaces, workers: opts.workers, resyncMs: opts.resync, identity, log, metrics, clientMetrics: client });
+  const images = imageInspector(opts, metrics);
+  setupDistrolessAppController(manager, { rest, namespaces: opts.namespaces, workers: opts.workers, resyncMs: opts.resync, identity, log, metrics, clientMetrics: client, images });
 
   const stop = (signal: string) => {
     log.info({ signal }, 'signal received');
@@ -37,4 +43,37 @@ export async function run(opts: RunOptions): Promise<number> {
   process.once('SIGINT', () => stop('SIGINT'));
   log.info({ namespaces: opts.namespaces.length ? opts.namespaces : 'all', workers: opts.workers, leaderElection: opts.leaderElect }, 'starting');
   return manager.start();
+}
+
+/** The image inspector, with the registry options the flags give and the metrics it feeds. */
+function imageInspector(opts: RunOptions, { registry, prefix }: MetricsScope): ImageInspector<{ digest: string }> {
+  const [os = 'linux', architecture = 'amd64', variant] = opts.imagePlatform.split('/');
+  // Read once at start: a mounted credentials file that changes needs a restart, as a kubeconfig does.
+  const credentials = opts.registryCredentials ? credentialsFromDockerConfig(readFileSync(opts.registryCredentials, 'utf8')) : undefined;
+  const insecure = new Set(opts.insecureRegistries);
+  const reads = new Histogram({
+    name: `${prefix}image_reads_seconds`,
+    help: 'Time to read and judge one image (its layers streamed from the registry), by result. Verdicts are cached by digest, so each digest is read once.',
+    labelNames: ['result'] as const,
+    buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registers: [registry],
+  });
+  const inspector = new ImageInspector(
+    registrySource({
+      platform: { os, architecture, ...(variant ? { variant } : {}) },
+      timeoutMs: opts.imageTimeout,
+      credentials,
+      plainHttp: (host) => insecure.has(host) || /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/.test(host),
+    }),
+    { onRead: (result, seconds) => reads.observe({ result }, seconds) },
+  );
+  new Gauge({
+    name: `${prefix}image_verdicts`,
+    help: 'Image verdicts held in memory, one per manifest digest.',
+    registers: [registry],
+    collect() {
+      this.set(inspector.size);
+    },
+  });
+  return inspector;
 }

@@ -7,10 +7,12 @@ import { PODS } from '../kube/resources.js';
 import type { Rest } from '../kube/rest.js';
 import type { Reconcile } from '../runtime/controller.js';
 import { failedWrite, messageOf, type Write } from './errors.js';
+import type { Lookup } from '../image/inspector.js';
+import { allowedUnderHold, checkImages } from './images.js';
 import { observe } from './observe.js';
 import { plan, type Action } from './plan.js';
 import { DISTROLESS_APPS } from './resources.js';
-import { computeStatus, invalidSpecStatus, newStall, problemsMessage, stalledOf, statusEqual, type Outcome } from './status.js';
+import { computeStatus, invalidSpecStatus, newImageFinding, newStall, problemsMessage, stalledOf, statusEqual, type Outcome } from './status.js';
 
 /** A DistrolessApp as the cache holds it: not yet validated. */
 export interface StoredApp {
@@ -27,11 +29,15 @@ export interface ReconcilerDeps {
   podsOf: (key: string) => V1Pod[];
   rest: Rest;
   events: EventRecorder;
+  /** What is known of an image, answered from memory; inspection runs in the background. */
+  lookupImage: (reference: string) => Lookup;
   now?: () => Date;
 }
 
 /** A stalled app is looked at again after this long, in case the world fixed itself. */
 const STALLED_RECHECK_MS = 60_000;
+/** An app held back by its image policy is looked at again this soon: the inspector retries a failed registry on its own clock. */
+const HELD_RECHECK_MS = 15_000;
 
 /** The outcome of the writes, and the error to retry with when one must be retried. */
 type Written = Outcome & { retry?: unknown };
@@ -54,12 +60,15 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
       return { requeueAfterMs: STALLED_RECHECK_MS };
     }
     if (stored.status?.observedGeneration !== stored.metadata.generation) await warn(stored, parsed.warnings);
+    const images = checkImages(parsed.app, deps.lookupImage);
     const observation = observe(parsed.app, deps.podsOf(key));
-    const written = await write(stored, plan(observation), log);
-    const status = computeStatus(observation, written, stored.status, now());
+    const actions = images.hold ? allowedUnderHold(plan(observation)) : plan(observation);
+    const written = await write(stored, actions, log);
+    const status = computeStatus(observation, { ...written, images }, stored.status, now());
     await publish(stored, status, log);
     if (written.retry !== undefined) throw written.retry;
-    return stalledOf(status) ? { requeueAfterMs: STALLED_RECHECK_MS } : {};
+    if (stalledOf(status)) return { requeueAfterMs: STALLED_RECHECK_MS };
+    return images.hold ? { requeueAfterMs: HELD_RECHECK_MS } : {};
   };
 
   /** Writes the plan in order; a refused Pod or a failure worth retrying ends the round there. */
@@ -111,6 +120,8 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     log.debug({ conditions: status.conditions?.map((c) => `${c.type}=${c.status}`) }, 'status updated');
     const stall = newStall(app.status, status);
     if (stall) await deps.events.record(app, 'Warning', stall.reason, stall.message);
+    const finding = newImageFinding(app.status, status);
+    if (finding) await deps.events.record(app, 'Warning', 'ImageNotDistroless', finding.message);
   }
 
   /** What validation allows but worth a word: said once per generation, which the status's observedGeneration records. */

@@ -2,7 +2,8 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Gauge } from 'prom-client';
 import { PLURAL } from '../api/schema.js';
-import type { Cache } from '../kube/cache.js';
+import type { ImageInspector } from '../image/inspector.js';
+import { objectKey, type Cache } from '../kube/cache.js';
 import { EventRecorder } from '../kube/events.js';
 import { cacheOf } from '../kube/multi-namespace.js';
 import { controllerKey } from '../kube/owners.js';
@@ -28,6 +29,8 @@ export interface DistrolessAppControllerOptions {
   log: Logger;
   metrics: MetricsScope;
   clientMetrics: ClientMetrics;
+  /** Inspects the apps' images in the background (DESIGN section 9). */
+  images: Pick<ImageInspector<{ digest: string }>, 'lookup' | 'subscribe'>;
 }
 
 /**
@@ -55,6 +58,7 @@ export function setupDistrolessAppController(manager: Manager, options: Distrole
     podsOf: (key) => pods.byIndex(key),
     rest,
     events: new EventRecorder(rest, MANAGER, options.identity, log),
+    lookupImage: (reference) => options.images.lookup(reference),
   });
   const controller = new Controller({ name: 'distrolessapp', reconcile, workers: options.workers, resyncMs: options.resyncMs, log, metrics: options.metrics })
     .reconciles(apps)
@@ -63,10 +67,20 @@ export function setupDistrolessAppController(manager: Manager, options: Distrole
       return key ? [key] : [];
     });
 
+  // An image inspected (or failing) is news for every app that runs it.
+  options.images.subscribe((reference) => {
+    for (const app of apps.list()) if (usesImage(app, reference)) controller.enqueue(objectKey(app));
+  });
+
   manager.addCache(apps);
   manager.addCache(pods);
   manager.addController(controller);
   registerAppStates(apps, options.metrics);
+}
+
+function usesImage(app: StoredApp, reference: string): boolean {
+  const spec = app.spec as { app?: { image?: unknown }; init?: { image?: unknown } } | undefined;
+  return spec?.app?.image === reference || spec?.init?.image === reference;
 }
 
 /** Apps by the state their status shows, read from the cache at scrape time. */

@@ -3,12 +3,13 @@ import { MAX_CONDITION_MESSAGE, type Condition, type DistrolessAppStatus } from 
 import type { FieldProblem } from '../api/validate.js';
 import { canonicalJson } from '../render/hash.js';
 import { INIT_CONTAINER } from '../render/pod.js';
+import type { DistrolessCondition, ImageCheck } from './images.js';
 import type { Observation, ObservedPod } from './observe.js';
 import { nameOf } from './pods.js';
 
 /** Something wrong that a human must fix; becomes Stalled=True with this reason. */
 export interface Problem {
-  reason: 'InvalidSpec' | 'PodRejected' | 'InitContainerFailed' | 'ImagePullFailed';
+  reason: 'InvalidSpec' | 'PodRejected' | 'InitContainerFailed' | 'ImagePullFailed' | 'ImageNotDistroless' | 'ImageInspectionFailed';
   message: string;
 }
 
@@ -20,6 +21,8 @@ export interface Outcome {
   problem?: Problem | undefined;
   /** A write that failed and will be retried, with what went wrong. */
   retrying?: string | undefined;
+  /** What the images are, and whether the image policy held the Pods back. */
+  images?: ImageCheck | undefined;
 }
 
 /** The one judgement the three conditions express. */
@@ -52,15 +55,42 @@ export function computeStatus(observation: Observation, outcome: Outcome, previo
     updatedReplicas: updated.length + outcome.created,
     templateHash: observation.templateHash,
     replicaSummary: `${readyCurrent}/${desired}`,
-    conditions: conditionsFor(verdictOf(observation, outcome, readyCurrent), generation, previous, now),
+    conditions: [
+      ...conditionsFor(verdictOf(observation, outcome, readyCurrent), generation, previous, now),
+      ...distrolessCondition(outcome.images?.condition, generation, previous, now),
+    ],
+    images: outcome.images?.images,
   };
+}
+
+/** The Distroless condition, when the image policy inspects images. */
+function distrolessCondition(found: DistrolessCondition | undefined, generation: number, previous: DistrolessAppStatus | undefined, now: Date): Condition[] {
+  return found ? [condition(DISTROLESS, found, generation, previous, now)] : [];
+}
+
+export const DISTROLESS = 'Distroless';
+
+/**
+ * The Distroless condition of `next` when it newly says the main image is not
+ * distroless: announced once with a Warning Event, as a stall is. Under Enforce the
+ * stall's own Event says it already; an image that could not be inspected is said
+ * by the condition only (under Warn it holds nothing back, under Enforce it stalls).
+ */
+export function newImageFinding(previous: DistrolessAppStatus | undefined, next: DistrolessAppStatus): Condition | undefined {
+  const found = next.conditions?.find((c) => c.type === DISTROLESS);
+  if (found?.status !== 'False') return undefined;
+  const before = previous?.conditions?.find((c) => c.type === DISTROLESS);
+  if (before?.reason === found.reason && before.message === found.message) return undefined;
+  return stalledOf(next)?.reason === 'ImageNotDistroless' ? undefined : found;
 }
 
 function verdictOf(observation: Observation, outcome: Outcome, readyCurrent: number): Verdict {
   const desired = observation.app.spec.replicas;
-  const problem = outcome.problem ?? podProblem(observation.updated);
-  if (problem) return { state: 'stalled', ...problem };
+  const hold = outcome.images?.hold;
+  const problem = outcome.problem ?? (hold?.stalled ? hold : undefined) ?? podProblem(observation.updated);
+  if (problem) return { state: 'stalled', reason: problem.reason, message: problem.message };
   if (outcome.retrying) return { state: 'progressing', reason: RETRY_REASON, message: outcome.retrying };
+  if (hold) return { state: 'progressing', reason: hold.reason, message: hold.message };
   const live = observation.live.length + outcome.created;
   if (readyCurrent === desired && live === desired) return { state: 'ready', message: `${desired} of ${desired} pods ready` };
   const updated = observation.updated.length + outcome.created;

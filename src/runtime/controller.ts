@@ -65,6 +65,11 @@ export class Controller {
     return this;
   }
 
+  /** Reconciles a key because something outside the caches changed (an image was inspected, say). */
+  enqueue(key: string): void {
+    this.queue.add(key);
+  }
+
   /** Starts the workers and the resync; the caches must have synced. */
   start(): void {
     this.enqueueAll();

@@ -1,6 +1,8 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { MAX_CONDITION_MESSAGE, statusSchema, type Condition, type DistrolessAppStatus } from '../../../src/api/schema.js';
 import { createReconciler, type StoredApp } from '../../../src/controller/reconciler.js';
+import type { Lookup } from '../../../src/image/inspector.js';
+import { ImageError, type ImageErrorCode, type ImageVerdict } from '../../../src/image/types.js';
 import { EventRecorder } from '../../../src/kube/events.js';
 import { render } from '../../../src/render/pod.js';
 import { validApp } from '../../fixtures/invalid-apps.js';
@@ -17,7 +19,12 @@ function storedApp(replicas: number): StoredApp {
   return { ...manifest, metadata: { name: 'web', namespace: 'shop', uid: APP_UID, generation: 1 } } as StoredApp;
 }
 
-async function reconcileOnce(app: StoredApp, pods: V1Pod[], answer: Answer): Promise<{ rest: FakeRest; result: Promise<unknown>; lines: Record<string, unknown>[] }> {
+async function reconcileOnce(
+  app: StoredApp,
+  pods: V1Pod[],
+  answer: Answer,
+  lookupImage: (reference: string) => Lookup = () => ({ state: 'pending' }),
+): Promise<{ rest: FakeRest; result: Promise<unknown>; lines: Record<string, unknown>[] }> {
   const rest = new FakeRest(answer);
   const { log, lines } = capturingLogger();
   const reconcile = createReconciler({
@@ -25,6 +32,7 @@ async function reconcileOnce(app: StoredApp, pods: V1Pod[], answer: Answer): Pro
     podsOf: () => pods,
     rest,
     events: new EventRecorder(rest, 'distroless-operator', 'test', log),
+    lookupImage,
     now: () => new Date('2030-01-01T00:00:00Z'),
   });
   const result = reconcile('shop/web', { log, reconcileId: 'r1' });
@@ -143,5 +151,101 @@ describe('reconcile: the error policy of writes', () => {
     const { rest, result } = await reconcileOnce(converged, pods, () => ({}));
     await expect(result).resolves.toEqual({});
     expect(rest.sent).toEqual([]);
+  });
+});
+
+describe('reconcile: the image policy', () => {
+  const verdict = (distroless: boolean): ImageVerdict => ({
+    digest: 'sha256:0123',
+    shells: distroless ? [] : ['/bin/sh', '/bin/bash'],
+    packageManagers: distroless ? [] : ['apt', 'dpkg'],
+    packageMetadata: [{ format: 'dpkg', path: 'var/lib/dpkg/status', packages: 90 }],
+    user: { configured: '65532', uid: 65532, nonRoot: true },
+    scannerVisibility: 'Visible',
+    unaccounted: [],
+    distroless,
+  });
+  const inspected = (distroless: boolean) => (): Lookup => ({ state: 'inspected', verdict: verdict(distroless) });
+  const failed = (code: ImageErrorCode) => (): Lookup => ({ state: 'failed', error: new ImageError(code, 'registry.example/app:1', 'the registry answered 503') });
+  const withPolicy = (policy: string): StoredApp => {
+    const app = storedApp(1);
+    (app.spec as { imagePolicy: string }).imagePolicy = policy;
+    return app;
+  };
+
+  it('Enforce, main image with a shell: no Pod, Stalled naming what was found, one Warning Event', async () => {
+    const { rest, result } = await reconcileOnce(withPolicy('Enforce'), [], () => ({}), inspected(false));
+    await expect(result).resolves.toEqual({ requeueAfterMs: 60_000 });
+    expect(rest.sentTo('POST', 'pods')).toHaveLength(0);
+    const status = statusWritten(rest);
+    expect(conditionOf(status, 'Stalled')).toMatchObject({ status: 'True', reason: 'ImageNotDistroless' });
+    expect(conditionOf(status, 'Stalled').message).toContain('shell /bin/sh, /bin/bash; package manager apt, dpkg');
+    expect(conditionOf(status, 'Distroless')).toMatchObject({ status: 'False', reason: 'ShellInImage' });
+    expect(status.images?.[0]).toMatchObject({ container: 'app', digest: 'sha256:0123', distroless: false, shells: ['/bin/sh', '/bin/bash'] });
+    expect(eventReasons(rest)).toEqual(['ImageNotDistroless']);
+  });
+
+  it('Enforce keeps running Pods of an old template rather than leave the app with none', async () => {
+    const app = withPolicy('Enforce');
+    const old = render(makeApp((m) => (m.spec.app.image = 'registry.example/app:0'))).pods.map((p) => existing(p));
+    const { rest } = await reconcileOnce(app, old, () => ({}), inspected(false));
+    expect(rest.sentTo('DELETE', 'pods')).toHaveLength(0);
+    expect(rest.sentTo('POST', 'pods')).toHaveLength(0);
+  });
+
+  it('Enforce waits, Reconciling, while the image is being inspected or the registry is down, and says why', async () => {
+    for (const lookup of [() => ({ state: 'pending' }) as Lookup, failed('Unreachable')]) {
+      const { rest, result } = await reconcileOnce(withPolicy('Enforce'), [], () => ({}), lookup);
+      await expect(result).resolves.toEqual({ requeueAfterMs: 15_000 });
+      expect(rest.sentTo('POST', 'pods')).toHaveLength(0);
+      const status = statusWritten(rest);
+      expect(conditionOf(status, 'Reconciling')).toMatchObject({ status: 'True' });
+      expect(conditionOf(status, 'Reconciling').message).toMatch(/no Pod is created until it is/);
+      expect(conditionOf(status, 'Stalled')).toMatchObject({ status: 'False' });
+    }
+  });
+
+  it('Enforce with an image the registry does not have: Stalled, ImageInspectionFailed, with the registry answer', async () => {
+    const { rest } = await reconcileOnce(withPolicy('Enforce'), [], () => ({}), failed('NotFound'));
+    const stalled = conditionOf(statusWritten(rest), 'Stalled');
+    expect(stalled).toMatchObject({ status: 'True', reason: 'ImageInspectionFailed' });
+    expect(stalled.message).toContain('the registry answered 503');
+    expect(eventReasons(rest)).toEqual(['ImageInspectionFailed']);
+  });
+
+  it('Enforce with a distroless main image creates the Pods; Distroless=True', async () => {
+    const { rest } = await reconcileOnce(withPolicy('Enforce'), [], () => ({}), inspected(true));
+    expect(rest.sentTo('POST', 'pods')).toHaveLength(1);
+    expect(conditionOf(statusWritten(rest), 'Distroless')).toMatchObject({ status: 'True', reason: 'Inspected' });
+    expect(eventReasons(rest)).toEqual([]);
+  });
+
+  it('Warn runs a main image with a shell, says so in one Warning Event and the Distroless condition, not again next round', async () => {
+    const first = await reconcileOnce(withPolicy('Warn'), [], () => ({}), inspected(false));
+    expect(first.rest.sentTo('POST', 'pods')).toHaveLength(1);
+    const status = statusWritten(first.rest);
+    expect(conditionOf(status, 'Distroless')).toMatchObject({ status: 'False', reason: 'ShellInImage' });
+    expect(conditionOf(status, 'Stalled')).toMatchObject({ status: 'False' });
+    expect(eventReasons(first.rest)).toEqual(['ImageNotDistroless']);
+    const again = await reconcileOnce({ ...withPolicy('Warn'), status }, [], () => ({}), inspected(false));
+    expect(eventReasons(again.rest)).toEqual([]);
+  });
+
+  it('Warn never holds a Pod back on a registry outage', async () => {
+    const { rest } = await reconcileOnce(withPolicy('Warn'), [], () => ({}), failed('Unreachable'));
+    expect(rest.sentTo('POST', 'pods')).toHaveLength(1);
+    expect(conditionOf(statusWritten(rest), 'Distroless')).toMatchObject({ status: 'Unknown', reason: 'InspectionFailed' });
+  });
+
+  it('Off looks at no image and writes no Distroless condition', async () => {
+    const asked: string[] = [];
+    const { rest } = await reconcileOnce(withPolicy('Off'), [], () => ({}), (reference) => {
+      asked.push(reference);
+      return { state: 'pending' };
+    });
+    expect(asked).toEqual([]);
+    const status = statusWritten(rest);
+    expect(status.conditions?.map((c) => c.type)).toEqual(['Ready', 'Reconciling', 'Stalled']);
+    expect(status.images).toBeUndefined();
   });
 });

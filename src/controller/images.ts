@@ -1,0 +1,110 @@
+import type { DistrolessApp, InspectedImageStatus } from '../api/schema.js';
+import type { Lookup } from '../image/inspector.js';
+import type { ImageVerdict } from '../image/types.js';
+import type { Action } from './plan.js';
+
+/** The Distroless condition: what the inspection of the main image found. */
+export interface DistrolessCondition {
+  status: 'True' | 'False' | 'Unknown';
+  reason: 'Inspected' | 'ShellInImage' | 'PackageManagerInImage' | 'Inspecting' | 'InspectionFailed';
+  message: string;
+}
+
+/** Under Enforce, why no Pod may be created yet. */
+export interface ImageHold {
+  /** True when a human must act (the image is not distroless, or cannot be inspected); false while the operator waits. */
+  stalled: boolean;
+  reason: 'ImageNotDistroless' | 'ImageInspectionFailed' | 'InspectingImage';
+  message: string;
+}
+
+/** What the app's images are, as status shows it and the policy acts on it; empty under imagePolicy Off. */
+export interface ImageCheck {
+  images?: InspectedImageStatus[];
+  condition?: DistrolessCondition;
+  hold?: ImageHold;
+}
+
+/**
+ * Looks up both images of the app and judges the main one by its policy. The
+ * lookup answers from memory (inspection runs in the background), so this never
+ * waits on a registry: under Warn a registry outage only leaves the condition
+ * Unknown; under Enforce the app waits, and says why.
+ */
+export function checkImages(app: DistrolessApp, lookup: (reference: string) => Lookup): ImageCheck {
+  const policy = app.spec.imagePolicy;
+  if (policy === 'Off') return {};
+  const main = lookup(app.spec.app.image);
+  const init = lookup(app.spec.init.image);
+  const condition = distroless(app.spec.app.image, main);
+  return {
+    images: [imageStatus('app', app.spec.app.image, main), imageStatus('init', app.spec.init.image, init)],
+    condition,
+    hold: policy === 'Enforce' ? holdFor(main, condition) : undefined,
+  };
+}
+
+/** The actions a hold still allows: removing Pods that would be removed whatever the image (never one a replacement waits for). */
+export function allowedUnderHold(actions: Action[]): Action[] {
+  return actions.filter((a) => a.kind === 'delete' && (a.reason === 'Malformed' || a.reason === 'Finished' || a.reason === 'ScaleDown'));
+}
+
+/** What was found, in one line: the shells first, as they are the reason distroless exists. */
+export function findings(verdict: ImageVerdict): string {
+  const found = [
+    verdict.shells.length ? `shell ${verdict.shells.join(', ')}` : '',
+    verdict.busybox ? `BusyBox ${verdict.busybox.version} at /${verdict.busybox.path} (${verdict.busybox.applets} applets)` : '',
+    verdict.packageManagers.length ? `package manager ${verdict.packageManagers.join(', ')}` : '',
+  ].filter(Boolean);
+  return found.join('; ');
+}
+
+function distroless(image: string, lookup: Lookup): DistrolessCondition {
+  switch (lookup.state) {
+    case 'pending':
+      return { status: 'Unknown', reason: 'Inspecting', message: `inspecting ${image}` };
+    case 'failed':
+      return { status: 'Unknown', reason: 'InspectionFailed', message: `could not inspect: ${lookup.error.message}` };
+    case 'inspected': {
+      const { verdict } = lookup;
+      if (verdict.distroless) return { status: 'True', reason: 'Inspected', message: `${image} (${verdict.digest}): no shell, no package manager` };
+      const reason = verdict.shells.length || verdict.busybox ? 'ShellInImage' : 'PackageManagerInImage';
+      return { status: 'False', reason, message: `${image} (${verdict.digest}) is not distroless: ${findings(verdict)}` };
+    }
+  }
+}
+
+function holdFor(main: Lookup, condition: DistrolessCondition): ImageHold | undefined {
+  const kept = 'no Pod is created until it is (spec.imagePolicy: Enforce; Pods already running are left alone)';
+  switch (main.state) {
+    case 'pending':
+      return { stalled: false, reason: 'InspectingImage', message: `${condition.message}: ${kept}` };
+    case 'failed':
+      return { stalled: !main.error.transient, reason: 'ImageInspectionFailed', message: `main image not inspected, ${condition.message}; ${kept}` };
+    case 'inspected':
+      return main.verdict.distroless ? undefined : { stalled: true, reason: 'ImageNotDistroless', message: `${condition.message}; ${kept}` };
+  }
+}
+
+function imageStatus(container: 'app' | 'init', image: string, lookup: Lookup): InspectedImageStatus {
+  if (lookup.state === 'pending') return { container, image };
+  if (lookup.state === 'failed') return { container, image, error: lookup.error.message.slice(0, 4096) };
+  const v = lookup.verdict;
+  return {
+    container,
+    image,
+    digest: v.digest,
+    distroless: v.distroless,
+    shells: v.shells.slice(0, 16),
+    packageManagers: v.packageManagers.slice(0, 16),
+    packageMetadata: v.packageMetadata.slice(0, 8).map((m) => `${m.format} /${m.path}: ${m.packages} packages`),
+    scannerVisibility: v.scannerVisibility,
+    user: userText(v.user),
+  };
+}
+
+function userText(user: ImageVerdict['user']): string {
+  const who = user.uid !== undefined && String(user.uid) !== user.configured ? `${user.configured || 'unset'} (uid ${user.uid})` : user.configured || 'unset (root)';
+  if (user.nonRoot === undefined) return `${who}, root or not unknown`;
+  return `${who}, ${user.nonRoot ? 'non-root' : 'root'}`;
+}
