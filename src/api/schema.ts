@@ -381,10 +381,40 @@ const podLabels = stringMap('Labels added to every Pod. Keys under distroless.de
   },
 );
 
+const APPARMOR_ANNOTATION = 'container.apparmor.security.beta.kubernetes.io/';
+const SECCOMP_ANNOTATIONS = ['seccomp.security.alpha.kubernetes.io/', 'container.seccomp.security.alpha.kubernetes.io/'];
+
+// The restricted profile forbids AppArmor `unconfined` and a seccomp profile other than
+// RuntimeDefault or Localhost; the legacy annotations could say otherwise for the
+// Pod the operator makes, and pass wherever the profile is not enforced (and in
+// `render` output). The Pod's securityContext sets seccomp; the annotations may not.
+const MAX_ANNOTATIONS = 128;
+const annotationMap = z
+  .record(z.string().max(317), z.string().max(65_536))
+  .refine((a) => Object.keys(a).length <= MAX_ANNOTATIONS, { message: `at most ${MAX_ANNOTATIONS} annotations` })
+  .meta({ maxProperties: MAX_ANNOTATIONS });
+const podAnnotations = withRules(annotationMap.optional(), 'Annotations added to every Pod. AppArmor annotations may name runtime/default or localhost/ profiles only; seccomp annotations are refused (the Pod sets RuntimeDefault).', [
+  {
+    cel: `self.all(k, !k.startsWith('${APPARMOR_ANNOTATION}') || self[k] == 'runtime/default' || self[k].startsWith('localhost/'))`,
+    message: `AppArmor annotations (${APPARMOR_ANNOTATION}*) may only be runtime/default or localhost/<profile>: the restricted Pod Security profile forbids unconfined`,
+    holds: (a) => Object.entries(a ?? {}).every(([k, v]) => !k.startsWith(APPARMOR_ANNOTATION) || v === 'runtime/default' || v.startsWith('localhost/')),
+    explain: (a) => {
+      const [key, value] = Object.entries(a ?? {}).find(([k, v]) => k.startsWith(APPARMOR_ANNOTATION) && v !== 'runtime/default' && !v.startsWith('localhost/'))!;
+      return `${key}: ${JSON.stringify(value)} is not allowed: AppArmor annotations may only be runtime/default or localhost/<profile> (the restricted Pod Security profile forbids unconfined)`;
+    },
+  },
+  {
+    cel: `self.all(k, ${SECCOMP_ANNOTATIONS.map((p) => `!k.startsWith('${p}')`).join(' && ')})`,
+    message: 'seccomp annotations are not allowed: the Pod sets seccompProfile RuntimeDefault in its securityContext',
+    holds: (a) => Object.keys(a ?? {}).every((k) => !SECCOMP_ANNOTATIONS.some((p) => k.startsWith(p))),
+    explain: (a) => `${Object.keys(a ?? {}).find((k) => SECCOMP_ANNOTATIONS.some((p) => k.startsWith(p)))}: seccomp annotations are not allowed: the Pod sets seccompProfile RuntimeDefault in its securityContext`,
+  },
+]);
+
 const podTemplate = z
   .object({
     labels: podLabels.optional(),
-    annotations: stringMap('Annotations added to every Pod.').optional(),
+    annotations: podAnnotations,
     serviceAccountName: z.string().regex(new RegExp(DNS1123_LABEL_RE.replace('$', '') + '(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$'), 'must be a DNS-1123 subdomain').max(253).optional().describe('ServiceAccount the Pods run as; the namespace default when unset.'),
     automountServiceAccountToken: z.boolean().default(false).describe('Mount an API token into the Pods. Off by default: a distroless server rarely needs the Kubernetes API.'),
     nodeSelector: stringMap('Node labels the Pods must be scheduled on.').optional(),

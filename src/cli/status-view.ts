@@ -61,6 +61,21 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]! + 2))).join('').trimEnd()).join('\n');
 }
 
+/** What the operator's inspection found, when the image policy is not Off. */
+function distrolessLines(status: DistrolessAppStatus): string[] {
+  const found = condition(status, 'Distroless');
+  if (!found) return [];
+  const images = (status.images ?? []).map((i) => `    ${i.container.padEnd(5)} ${i.image}  ${imageLine(i)}`);
+  return [`  Distroless: ${found.status} (${found.reason})`, ...images];
+}
+
+function imageLine(i: NonNullable<DistrolessAppStatus['images']>[number]): string {
+  if (i.error) return `could not inspect: ${i.error}`;
+  if (i.distroless === undefined) return 'inspecting';
+  const found = [...(i.shells ?? []), ...(i.packageManagers ?? [])];
+  return `${i.distroless ? 'distroless' : `not distroless (${found.join(', ')})`}; scanners: ${i.scannerVisibility ?? '?'}; user ${i.user ?? '?'}`;
+}
+
 export function formatAppStatus(app: AppView, pods: V1Pod[]): string {
   return `${[...headerLines(app), '', ...podLines(pods), '', initFailureLine(lastInitFailure(pods))].join('\n')}\n`;
 }
@@ -77,6 +92,7 @@ function headerLines(app: AppView): string[] {
     `  Template:  ${status.templateHash ?? '-'}`,
     observedLine(status.observedGeneration, app.metadata.generation),
     ...(stalled?.status === 'True' ? [`  Stalled:   ${stalled.reason}: ${stalled.message}`] : []),
+    ...distrolessLines(status),
   ];
 }
 

@@ -11,6 +11,16 @@ describe('DistrolessApp schema', () => {
     expect(result.app.spec.podTemplate).toEqual({ automountServiceAccountToken: false, terminationGracePeriodSeconds: 30, fsGroup: 65532 });
   });
 
+  it('accepts AppArmor annotations that keep a profile on (runtime/default, localhost/...), and defaults imagePolicy to Warn', () => {
+    const app = validApp();
+    app.spec.podTemplate = {
+      annotations: { 'container.apparmor.security.beta.kubernetes.io/app': 'runtime/default', 'container.apparmor.security.beta.kubernetes.io/init': 'localhost/k8s-init', team: 'shop' },
+    };
+    const result = validateApp(app);
+    if (!result.ok) throw new Error(JSON.stringify(result.problems));
+    expect(result.app.spec.imagePolicy).toBe('Warn');
+  });
+
   it('has at least 30 invalid cases', () => expect(invalidCases.length).toBeGreaterThanOrEqual(30));
 
   it.each(invalidCases.map((c) => [c.name, c] as const))('rejects %s, naming the field', (_, c) => {
