@@ -6,6 +6,8 @@ import {
   MOUNT_PATH_RE,
   PORT_NAME_RE,
   QUANTITY_RE,
+  argvOf,
+  celContainerNoShell,
   celNoShell,
   shellIn,
 } from './rules.js';
@@ -328,12 +330,12 @@ const appContainer = withRules(
   'The distroless main container: no shell, no package manager, non-root, read-only root filesystem.',
   [
     {
-      cel: celNoShell('self.command'),
+      cel: celContainerNoShell(),
       message: 'the distroless container must not start a shell: give the program itself in exec form, such as ["/app/server"]',
       fieldPath: '.command',
-      holds: (a) => shellIn(a.command) === undefined,
+      holds: (a) => shellIn(argvOf(a)) === undefined,
       explain: (a) =>
-        `${JSON.stringify(shellIn(a.command))} starts a shell, which a distroless image does not have: give the program itself in exec form, such as ["/app/server"]`,
+        `${JSON.stringify(shellIn(argvOf(a)))}${a.command?.length ? '' : ' (in args, with no command)'} starts a shell, which a distroless image does not have: give the program itself in exec form, such as ["/app/server"]`,
     },
   ],
 );
