@@ -4,12 +4,13 @@ import type { DistrolessAppStatus } from '../api/schema.js';
 import { validateApp, type FieldProblem } from '../api/validate.js';
 import type { EventRecorder } from '../kube/events.js';
 import { PODS } from '../kube/resources.js';
-import type { Rest } from '../kube/rest.js';
+import { isAlreadyExists, type Rest } from '../kube/rest.js';
 import type { Reconcile } from '../runtime/controller.js';
 import { failedWrite, messageOf, type Write } from './errors.js';
 import type { Lookup } from '../image/inspector.js';
 import { allowedUnderHold, checkImages } from './images.js';
-import { observe } from './observe.js';
+import { observe, type Observation } from './observe.js';
+import { recreateBlocked, takenName } from './taken.js';
 import { plan, type Action } from './plan.js';
 import { DISTROLESS_APPS } from './resources.js';
 import { computeStatus, invalidSpecStatus, newImageFinding, newStall, problemsMessage, stalledOf, statusEqual, type Outcome } from './status.js';
@@ -63,7 +64,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     const images = checkImages(parsed.app, deps.lookupImage);
     const observation = observe(parsed.app, deps.podsOf(key));
     const actions = images.hold ? allowedUnderHold(plan(observation)) : plan(observation);
-    const written = await write(stored, actions, log);
+    const written = await write(stored, actions, observation, log);
     const status = computeStatus(observation, { ...written, images }, stored.status, now());
     await publish(stored, status, log);
     if (written.retry !== undefined) throw written.retry;
@@ -71,28 +72,39 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     return images.hold ? { requeueAfterMs: HELD_RECHECK_MS } : {};
   };
 
-  /** Writes the plan in order; a refused Pod or a failure worth retrying ends the round there. */
-  async function write(app: StoredApp, actions: Action[], log: Logger): Promise<Written> {
+  /** Writes the plan in order; a refused Pod, a taken name or a failure worth retrying ends the round there. */
+  async function write(app: StoredApp, actions: Action[], observation: Observation, log: Logger): Promise<Written> {
+    const blocked = await recreateBlocked(deps.rest, app, actions, observation);
+    if (blocked) return { created: 0, problem: blocked };
     let created = 0;
     for (const action of actions) {
-      const pod = action.kind === 'create' ? action.pod.metadata?.name : action.name;
-      try {
-        if (action.kind === 'create') created += await createPod(app, action.pod);
-        else await deletePod(app, action.name, action.uid);
-        log.info({ pod, ...(action.kind === 'delete' ? { reason: action.reason } : {}) }, `${action.kind}d pod`);
-      } catch (err) {
-        const verdict = failedWrite(action.kind, err);
-        if (verdict === 'done') continue;
-        if (verdict === 'stalled') return { created, problem: { reason: 'PodRejected', message: `pod ${pod}: ${messageOf(err)}` } };
-        return { created, retrying: `${action.kind} of pod ${pod} failed, retrying: ${messageOf(err)}`, retry: err };
-      }
+      const result = await perform(app, action, log);
+      if (result === 'created') created += 1;
+      else if (result !== 'done') return { created, ...result };
     }
     return { created };
   }
 
-  async function createPod(app: StoredApp, pod: V1Pod): Promise<number> {
-    await deps.rest.request('POST', { type: PODS, namespace: app.metadata.namespace }, { body: pod });
-    return 1;
+  async function perform(app: StoredApp, action: Action, log: Logger): Promise<'created' | 'done' | Omit<Written, 'created'>> {
+    const pod = action.kind === 'create' ? (action.pod.metadata?.name ?? '') : action.name;
+    try {
+      if (action.kind === 'create') await deps.rest.request('POST', { type: PODS, namespace: app.metadata.namespace }, { body: action.pod });
+      else await deletePod(app, action.name, action.uid);
+    } catch (err) {
+      return failure(app, action.kind, pod, err);
+    }
+    log.info({ pod, ...(action.kind === 'delete' ? { reason: action.reason } : {}) }, `${action.kind}d pod`);
+    return action.kind === 'create' ? 'created' : 'done';
+  }
+
+  /** What a failed write means, by the error policy; AlreadyExists on a create asks who holds the name. */
+  async function failure(app: StoredApp, write: Action['kind'], pod: string, err: unknown): Promise<'done' | Omit<Written, 'created'>> {
+    const verdict = failedWrite(write, err);
+    if (verdict === 'stalled') return { problem: { reason: 'PodRejected', message: `pod ${pod}: ${messageOf(err)}` } };
+    if (verdict === 'retry') return { retrying: `${write} of pod ${pod} failed, retrying: ${messageOf(err)}`, retry: err };
+    // AlreadyExists: an earlier create of ours landed before the cache saw it, or someone else holds the name.
+    const taken = write === 'create' && isAlreadyExists(err) ? await takenName(deps.rest, app, pod) : undefined;
+    return taken ? { problem: taken } : 'done';
   }
 
   async function deletePod(app: StoredApp, name: string, uid: string): Promise<void> {

@@ -9,7 +9,7 @@ import { nameOf } from './pods.js';
 
 /** Something wrong that a human must fix; becomes Stalled=True with this reason. */
 export interface Problem {
-  reason: 'InvalidSpec' | 'PodRejected' | 'InitContainerFailed' | 'ImagePullFailed' | 'ImageNotDistroless' | 'ImageInspectionFailed';
+  reason: 'InvalidSpec' | 'PodRejected' | 'PodNameTaken' | 'InitContainerFailed' | 'ImagePullFailed' | 'ImageNotDistroless' | 'ImageInspectionFailed';
   message: string;
 }
 
@@ -77,17 +77,16 @@ export const DISTROLESS = 'Distroless';
  * by the condition only (under Warn it holds nothing back, under Enforce it stalls).
  */
 export function newImageFinding(previous: DistrolessAppStatus | undefined, next: DistrolessAppStatus): Condition | undefined {
-  const found = next.conditions?.find((c) => c.type === DISTROLESS);
-  if (found?.status !== 'False') return undefined;
+  const found = next.conditions?.find((c) => c.type === DISTROLESS && c.status === 'False');
   const before = previous?.conditions?.find((c) => c.type === DISTROLESS);
-  if (before?.reason === found.reason && before.message === found.message) return undefined;
-  return stalledOf(next)?.reason === 'ImageNotDistroless' ? undefined : found;
+  const news = found && !(before?.reason === found.reason && before.message === found.message);
+  return news && stalledOf(next)?.reason !== 'ImageNotDistroless' ? found : undefined;
 }
 
 function verdictOf(observation: Observation, outcome: Outcome, readyCurrent: number): Verdict {
   const desired = observation.app.spec.replicas;
   const hold = outcome.images?.hold;
-  const problem = outcome.problem ?? (hold?.stalled ? hold : undefined) ?? podProblem(observation.updated);
+  const problem = stallOf(observation, outcome);
   if (problem) return { state: 'stalled', reason: problem.reason, message: problem.message };
   if (outcome.retrying) return { state: 'progressing', reason: RETRY_REASON, message: outcome.retrying };
   if (hold) return { state: 'progressing', reason: hold.reason, message: hold.message };
@@ -96,6 +95,12 @@ function verdictOf(observation: Observation, outcome: Outcome, readyCurrent: num
   const updated = observation.updated.length + outcome.created;
   const reason = progressReason({ live, updated, finished: observation.finished.length, desired });
   return { state: 'progressing', reason, message: `${readyCurrent} of ${desired} pods ready` };
+}
+
+/** What needs a human, most pressing first: a refused write, an image the policy refuses, a failing Pod. */
+function stallOf(observation: Observation, outcome: Outcome): { reason: string; message: string } | undefined {
+  const hold = outcome.images?.hold;
+  return outcome.problem ?? (hold?.stalled ? hold : undefined) ?? podProblem(observation.updated);
 }
 
 /** What the operator is busy with, most telling first; a reason is a CamelCase word, as kstatus tools show it. */

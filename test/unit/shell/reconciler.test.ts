@@ -83,12 +83,57 @@ describe('reconcile: the error policy of writes', () => {
     expect(conditionOf(status, 'Reconciling')).toMatchObject({ status: 'True', reason: 'ScalingDown' });
   });
 
-  it('a create answered AlreadyExists is done: an earlier create landed before the cache saw it', async () => {
+  it('a create answered AlreadyExists is done when the Pod there is the app\'s: an earlier create landed before the cache saw it', async () => {
+    const ours = render(makeApp()).pods[0]!;
     const { rest, result } = await reconcileOnce(storedApp(1), [], failing((r) => {
       if (r.method === 'POST' && r.target.type.plural === 'pods') throw serverError(409, 'AlreadyExists');
+      if (r.method === 'GET' && r.target.type.plural === 'pods') return ours;
     }));
     await expect(result).resolves.toEqual({});
     expect(conditionOf(statusWritten(rest), 'Stalled').status).toBe('False');
+  });
+
+  it.each([
+    ['a Pod made by hand', undefined, 'it has no controller'],
+    ['another app\'s Pod', { apiVersion: 'distroless.dev/v1alpha1', kind: 'DistrolessApp', name: 'other', uid: 'uid-of-other', controller: true }, 'it is controlled by DistrolessApp other'],
+  ])('a name held by %s stalls the app with PodNameTaken naming the Pod and its holder, with a Warning Event', async (_, owner, holder) => {
+    const theirs = { metadata: { name: 'x', ...(owner ? { ownerReferences: [owner] } : {}) } };
+    const { rest, result } = await reconcileOnce(storedApp(1), [], failing((r) => {
+      if (r.method === 'POST' && r.target.type.plural === 'pods') throw serverError(409, 'AlreadyExists');
+      if (r.method === 'GET' && r.target.type.plural === 'pods') return theirs;
+    }));
+    await expect(result).resolves.toEqual({ requeueAfterMs: 60_000 });
+    const stalled = conditionOf(statusWritten(rest), 'Stalled');
+    expect(stalled).toMatchObject({ status: 'True', reason: 'PodNameTaken' });
+    expect(stalled.message).toMatch(new RegExp(`^pod web-[0-9a-f]{10}-0 exists and is not this app's \\(${holder}`));
+    expect(eventReasons(rest)).toEqual(['PodNameTaken']);
+  });
+
+  it('Recreate removes no old Pod while a name its replacements need is held by another', async () => {
+    const app = storedApp(2);
+    (app.spec as { updateStrategy: string }).updateStrategy = 'Recreate';
+    const old = render(makeApp((m) => (m.spec.app.image = 'registry.example/app:0'))).pods.map((p) => existing(p));
+    const { rest } = await reconcileOnce(app, old, failing((r) => {
+      if (r.method === 'GET' && r.target.type.plural === 'pods') return { metadata: { name: r.target.name } };
+    }));
+    expect(rest.sentTo('DELETE', 'pods')).toHaveLength(0);
+    expect(conditionOf(statusWritten(rest), 'Stalled')).toMatchObject({ status: 'True', reason: 'PodNameTaken' });
+  });
+
+  it('Recreate removes the old Pods when the new names are free', async () => {
+    const app = storedApp(2);
+    (app.spec as { updateStrategy: string }).updateStrategy = 'Recreate';
+    const old = render(
+      makeApp((m) => {
+        m.spec.app.image = 'registry.example/app:0';
+        m.spec.replicas = 2;
+      }),
+    ).pods.map((p) => existing(p));
+    const { rest } = await reconcileOnce(app, old, failing((r) => {
+      if (r.method === 'GET' && r.target.type.plural === 'pods') throw serverError(404, 'NotFound');
+    }));
+    expect(rest.sentTo('GET', 'pods')).toHaveLength(2);
+    expect(rest.sentTo('DELETE', 'pods')).toHaveLength(2);
   });
 
   it.each([
