@@ -39,6 +39,20 @@ describe('config/ kustomize bases', () => {
     expect(events.items).toEqual([]);
   });
 
+  it('config/default gives the built-in edit role DistrolessApps to write and view DistrolessApps to read (aggregated roles)', async () => {
+    await kubectlOk(['apply', '-k', join(root, 'config/default')]);
+    const ns = await createNamespace('rbac-users');
+    await kubectlOk(['create', 'rolebinding', 'editor', '--clusterrole=edit', `--serviceaccount=${ns}:editor`, '-n', ns]);
+    await kubectlOk(['create', 'rolebinding', 'viewer', '--clusterrole=view', `--serviceaccount=${ns}:viewer`, '-n', ns]);
+    const can = async (who: string, verb: string): Promise<string> =>
+      (await kubectl(['auth', 'can-i', verb, 'distrolessapps.distroless.dev', '-n', ns, `--as=system:serviceaccount:${ns}:${who}`])).stdout.trim();
+    // kube-controller-manager's aggregation controller fills edit and view in shortly after the roles appear.
+    await waitFor(async () => (await can('editor', 'create')) === 'yes' && (await can('viewer', 'list')) === 'yes', { timeoutMs: 60_000, what: 'the aggregated roles' });
+    expect(await can('editor', 'delete')).toBe('yes');
+    expect(await can('viewer', 'create')).toBe('no');
+    expect(await can('viewer', 'delete')).toBe('no');
+  });
+
   it('config/samples applies every example', async () => {
     const ns = await createNamespace('samples', { 'pod-security.kubernetes.io/enforce': 'restricted' });
     await kubectlOk(['apply', '-n', ns, '-k', join(root, 'config/samples')]);
