@@ -32,3 +32,18 @@ export function indexOf(pod: V1Pod): number | undefined {
 }
 
 export const nameOf = (pod: V1Pod): string => pod.metadata?.name ?? '';
+
+/**
+ * What the Pod cache keeps of a Pod: the fields observe, plan and status read, and
+ * nothing of Pods no DistrolessApp controls. Anyone who may create Pods with the
+ * operator's labels could otherwise grow the operator's memory with whole Pods.
+ */
+export function trimPod(pod: V1Pod, isAppController: (pod: V1Pod) => boolean): V1Pod | undefined {
+  if (!isAppController(pod)) return undefined;
+  const { name, namespace, uid, resourceVersion, labels, ownerReferences, deletionTimestamp } = pod.metadata ?? {};
+  const { phase, conditions, initContainerStatuses, containerStatuses } = pod.status ?? {};
+  return {
+    metadata: { name, namespace, uid, resourceVersion, labels, ownerReferences: ownerReferences?.filter((r) => r.controller), deletionTimestamp },
+    status: { phase, conditions: conditions?.filter((c) => c.type === 'Ready'), initContainerStatuses, containerStatuses },
+  };
+}

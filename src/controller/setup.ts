@@ -14,6 +14,7 @@ import type { ClientMetrics } from '../runtime/client-metrics.js';
 import { Controller } from '../runtime/controller.js';
 import type { Manager } from '../runtime/manager.js';
 import type { MetricsScope } from '../runtime/metrics.js';
+import { trimPod } from './pods.js';
 import { createReconciler, type StoredApp } from './reconciler.js';
 import { APP_OWNER, DISTROLESS_APPS } from './resources.js';
 import { stateOf, type AppState } from './status.js';
@@ -49,6 +50,7 @@ export function setupDistrolessAppController(manager: Manager, options: Distrole
     // Only the Pods this operator makes reach the cache; the index then keeps those an app controls.
     labelSelector: `${LABEL_MANAGED_BY}=${MANAGER},${LABEL_APP}`,
     indexBy: appKeyOf,
+    transform: (pod) => trimPod(pod, (p) => appKeyOf(p) !== undefined),
     log,
     onList: options.clientMetrics.onList('pods'),
   });

@@ -21,6 +21,12 @@ export interface InformerOptions<T> {
   onList?: () => void;
   /** Secondary index, such as Pods by the app that controls them; undefined leaves an object out. */
   indexBy?: (object: T) => string | undefined;
+  /**
+   * What the cache keeps of each object as it arrives: a trimmed copy, or undefined
+   * to keep none of it (an object the controller never looks at). Memory then grows
+   * with what the controller reads, not with what anyone can create.
+   */
+  transform?: (object: T) => T | undefined;
 }
 
 /**
@@ -156,7 +162,8 @@ export class Informer<T extends KubeObject> implements Cache<T> {
 
   /** Replaces the cache with a full list, telling handlers what changed as if they had watched. */
   private async relist(): Promise<void> {
-    const { items, resourceVersion } = await this.listAll();
+    const { items: listed, resourceVersion } = await this.listAll();
+    const items = this.options.transform ? listed.map(this.options.transform).filter((i): i is T => i !== undefined) : listed;
     const seen = new Set<string>();
     for (const item of items) {
       const key = objectKey(item);
@@ -249,11 +256,22 @@ export class Informer<T extends KubeObject> implements Cache<T> {
     });
   }
 
-  private apply(type: ChangeType, object: T): void {
-    const key = objectKey(object);
+  private apply(type: ChangeType, received: T): void {
+    const key = objectKey(received);
+    if (type === 'DELETED' && this.options.transform && !this.store.has(key)) return; // never kept, nothing to tell
+    const object = type === 'DELETED' || !this.options.transform ? received : this.options.transform(received);
+    if (object === undefined) return this.forget(key);
     if (type === 'DELETED') this.remove(key);
     else this.put(key, object);
     this.notify(type, object);
+  }
+
+  /** An object the transform no longer keeps: gone from the cache, as if deleted (its controller reference was removed, say). */
+  private forget(key: string): void {
+    const old = this.store.get(key);
+    if (!old) return;
+    this.remove(key);
+    this.notify('DELETED', old);
   }
 
   private notify(type: ChangeType, object: T): void {

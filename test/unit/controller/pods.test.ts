@@ -1,5 +1,5 @@
 import type { V1OwnerReference, V1Pod } from '@kubernetes/client-node';
-import { indexOf, isFinished, isOwnedBy, isReady } from '../../../src/controller/pods.js';
+import { indexOf, isFinished, isOwnedBy, isReady, trimPod } from '../../../src/controller/pods.js';
 import { LABEL_REPLICA_INDEX } from '../../../src/render/pod.js';
 import { APP_UID, makeApp, podsOf, terminating, withState } from './world.js';
 
@@ -48,4 +48,34 @@ describe('indexOf', () => {
   ])('reads %s as %i', (value, index) => expect(indexOf(labelled(value))).toBe(index));
   it.each(['', '-1', '01', '1.5', '1e3', ' 1', 'one', '9999999'])('refuses %j', (value) => expect(indexOf(labelled(value))).toBeUndefined());
   it('is undefined without the label', () => expect(indexOf({ ...pod, metadata: { ...pod.metadata, labels: {} } })).toBeUndefined());
+});
+
+describe('trimPod', () => {
+  const full = (controlled: boolean): V1Pod => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: 'web-abc-0',
+      namespace: 'shop',
+      uid: 'u1',
+      resourceVersion: '7',
+      labels: { a: 'b' },
+      annotations: { big: 'x'.repeat(10_000) },
+      ownerReferences: controlled ? [{ apiVersion: 'distroless.dev/v1alpha1', kind: 'DistrolessApp', name: 'web', uid: 'app', controller: true }] : [],
+    },
+    spec: { containers: [{ name: 'app', image: 'x', env: [{ name: 'A', value: 'y'.repeat(10_000) }] }] },
+    status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }, { type: 'PodScheduled', status: 'True' }], containerStatuses: [] },
+  });
+  const controlled = (p: V1Pod) => (p.metadata?.ownerReferences ?? []).length > 0;
+
+  it('keeps what observe, plan and status read, and drops the rest', () => {
+    const trimmed = trimPod(full(true), controlled)!;
+    expect(trimmed.spec).toBeUndefined();
+    expect(trimmed.metadata?.annotations).toBeUndefined();
+    expect(trimmed.status?.conditions).toEqual([{ type: 'Ready', status: 'True' }]);
+    expect(trimmed.metadata).toMatchObject({ name: 'web-abc-0', uid: 'u1', resourceVersion: '7', labels: { a: 'b' } });
+    expect(JSON.stringify(trimmed).length).toBeLessThan(600);
+  });
+
+  it('keeps nothing of a Pod no DistrolessApp controls', () => expect(trimPod(full(false), controlled)).toBeUndefined());
 });

@@ -12,7 +12,7 @@ const pod = (name: string, resourceVersion: string): KubeObject => ({ metadata: 
 const list = (resourceVersion: string, ...items: KubeObject[]) => ({ metadata: { resourceVersion }, items });
 const soon = { timeoutMs: 5_000, intervalMs: 5 };
 
-function start(answers: ((r: SentRequest) => unknown)[]) {
+function start(answers: ((r: SentRequest) => unknown)[], transform?: (o: KubeObject) => KubeObject | undefined) {
   const rest = new FakeRest((r) => {
     const next = answers.shift();
     if (!next) throw new Error(`unexpected ${r.method} ${r.target.type.plural}`);
@@ -20,7 +20,7 @@ function start(answers: ((r: SentRequest) => unknown)[]) {
   });
   const { log, lines } = capturingLogger();
   let lists = 0;
-  const informer = new Informer<KubeObject>({ name: 'pods', rest, type: PODS, log, onList: () => lists++ });
+  const informer = new Informer<KubeObject>({ name: 'pods', rest, type: PODS, log, onList: () => lists++, ...(transform ? { transform } : {}) });
   const changes: string[] = [];
   informer.subscribe((type, o) => changes.push(`${type} ${o.metadata?.name}`));
   informer.start();
@@ -30,6 +30,21 @@ function start(answers: ((r: SentRequest) => unknown)[]) {
 describe('Informer', () => {
   let stop: (() => void) | undefined;
   afterEach(() => stop?.());
+
+  it('keeps only what its transform keeps, and forgets an object the transform stops keeping', async () => {
+    const labelled = (name: string, rv: string, keep: boolean): KubeObject => ({ metadata: { name, namespace: 'shop', resourceVersion: rv, labels: keep ? { keep: 'yes' } : {}, annotations: { big: 'x'.repeat(1000) } } });
+    const trim = (o: KubeObject) => (o.metadata?.labels?.keep ? { metadata: { name: o.metadata.name, namespace: o.metadata.namespace, resourceVersion: o.metadata.resourceVersion, labels: o.metadata.labels } } : undefined);
+    const { rest, informer, changes } = start([() => list('10', labelled('a', '9', true), labelled('b', '9', false))], trim);
+    stop = () => informer.stop();
+    await informer.synced;
+    expect(informer.list()).toEqual([{ metadata: { name: 'a', namespace: 'shop', resourceVersion: '9', labels: { keep: 'yes' } } }]);
+    const watch = await rest.watchOpened(1);
+    watch.handlers.onEvent('ADDED', labelled('c', '11', false));
+    watch.handlers.onEvent('DELETED', labelled('c', '12', false));
+    watch.handlers.onEvent('MODIFIED', labelled('a', '13', false));
+    expect(informer.list()).toEqual([]);
+    expect(changes).toEqual(['ADDED a', 'DELETED a']);
+  });
 
   it('resumes a closed watch from the last resourceVersion it saw, bookmarks included, without listing again', async () => {
     const { rest, informer, changes, lists } = start([() => list('10', pod('a', '9'))]);
