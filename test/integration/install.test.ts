@@ -53,6 +53,11 @@ describe('config/ kustomize bases', () => {
     expect(await can('viewer', 'delete')).toBe('no');
   });
 
+  it('config/network-policy applies: the opt-in policy that lets only metrics: enabled namespaces reach /metrics', async () => {
+    const out = await kubectlOk(['apply', '--dry-run=server', '-k', join(root, 'config/network-policy')]);
+    expect(out).toContain('networkpolicy.networking.k8s.io/distroless-operator-allow-metrics');
+  });
+
   it('config/samples applies every example', async () => {
     const ns = await createNamespace('samples', { 'pod-security.kubernetes.io/enforce': 'restricted' });
     await kubectlOk(['apply', '-n', ns, '-k', join(root, 'config/samples')]);
