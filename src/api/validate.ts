@@ -19,10 +19,23 @@ export type ValidationResult =
  */
 export function validateApp(input: unknown): ValidationResult {
   const parsed = distrolessAppSchema.safeParse(input);
-  if (!parsed.success) {
-    return { ok: false, problems: dedupe(parsed.error.issues.flatMap((i) => describeIssue(i, input))), warnings: [] };
+  const protoKeys = protoKeysIn(input);
+  if (!parsed.success || protoKeys.length > 0) {
+    const issues = parsed.success ? [] : parsed.error.issues.flatMap((i) => describeIssue(i, input));
+    return { ok: false, problems: dedupe([...protoKeys, ...issues]), warnings: [] };
   }
   return { ok: true, app: parsed.data, warnings: warningsFor(parsed.data) };
+}
+
+/**
+ * Keys named `__proto__`, which JSON and YAML parsers keep as own properties but
+ * zod's records drop without a word: a label or annotation would vanish silently.
+ */
+function protoKeysIn(value: unknown, path: PropertyKey[] = []): FieldProblem[] {
+  if (value === null || typeof value !== 'object') return [];
+  const own = Object.hasOwn(value, '__proto__') ? [{ path: formatPath([...path, '__proto__']), message: '"__proto__" is not allowed as a key' }] : [];
+  const children = Object.entries(value).flatMap(([key, child]) => protoKeysIn(child, [...path, Array.isArray(value) ? Number(key) : key]));
+  return [...own, ...children];
 }
 
 /** What is allowed but worth a word: printed by `validate`, raised as a Warning event. */
