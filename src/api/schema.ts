@@ -34,7 +34,11 @@ const MAX_INT32 = 2_147_483_647;
 const nonEmpty = () => z.string().min(1, 'must not be empty');
 
 const quantity = z
-  .union([z.string().regex(new RegExp(QUANTITY_RE), 'must be a resource quantity such as 500m, 128Mi or 1'), z.number()])
+  .union([
+    z.string().regex(new RegExp(QUANTITY_RE), 'must be a resource quantity such as 500m, 128Mi or 1'),
+    // The API server takes whole numbers only here; 0.5 must be written "0.5" or "500m".
+    z.int({ error: (i) => `must be a whole number or a string: write ${JSON.stringify(String(i.input))} or an amount such as "500m"` }),
+  ])
   .meta({ description: 'A resource quantity such as 500m, 128Mi or 2.', 'x-kubernetes-int-or-string': true, pattern: QUANTITY_RE });
 
 const intOrString = z
@@ -290,7 +294,9 @@ export { isEmptyProbe };
 const containerBase = {
   image: nonEmpty()
     .max(1024)
-    .regex(/^\S*$/, 'must not contain whitespace')
+    // Image references are ASCII; this one pattern means the same to JavaScript and to
+    // the API server's RE2, where \S would let a non-breaking space through.
+    .regex(/^[!-~]*$/, 'must be printable ASCII and must not contain whitespace')
     .describe('Container image reference, such as postgres:16-alpine or a digest.'),
   imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional().describe('When to pull the image; the Kubernetes default when unset.'),
   args: stringList('Arguments to the command (or to the image entrypoint when command is unset).', 1024).optional(),

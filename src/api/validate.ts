@@ -19,10 +19,10 @@ export type ValidationResult =
  */
 export function validateApp(input: unknown): ValidationResult {
   const parsed = distrolessAppSchema.safeParse(input);
-  const protoKeys = protoKeysIn(input);
-  if (!parsed.success || protoKeys.length > 0) {
+  const refused = [...protoKeysIn(input), ...tooLarge(input)];
+  if (!parsed.success || refused.length > 0) {
     const issues = parsed.success ? [] : parsed.error.issues.flatMap((i) => describeIssue(i, input));
-    return { ok: false, problems: dedupe([...protoKeys, ...issues]), warnings: [] };
+    return { ok: false, problems: dedupe([...refused, ...issues]), warnings: [] };
   }
   return { ok: true, app: parsed.data, warnings: warningsFor(parsed.data) };
 }
@@ -36,6 +36,15 @@ function protoKeysIn(value: unknown, path: PropertyKey[] = []): FieldProblem[] {
   const own = Object.hasOwn(value, '__proto__') ? [{ path: formatPath([...path, '__proto__']), message: '"__proto__" is not allowed as a key' }] : [];
   const children = Object.entries(value).flatMap(([key, child]) => protoKeysIn(child, [...path, Array.isArray(value) ? Number(key) : key]));
   return [...own, ...children];
+}
+
+/** What etcd stores of one object at most (its default --max-request-bytes); the API server refuses larger ones. */
+export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
+
+function tooLarge(input: unknown): FieldProblem[] {
+  const bytes = Buffer.byteLength(JSON.stringify(input) ?? '');
+  if (bytes <= MAX_OBJECT_BYTES) return [];
+  return [{ path: '(the whole app)', message: `is ${bytes} bytes as JSON; the API server stores at most ${MAX_OBJECT_BYTES} bytes per object` }];
 }
 
 /** What is allowed but worth a word: printed by `validate`, raised as a Warning event. */

@@ -1,6 +1,6 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LineCounter, parseAllDocuments, type YAMLError } from 'yaml';
+import { LineCounter, parseAllDocuments, type Tags, type YAMLError } from 'yaml';
 
 /** One YAML document of an input, numbered from 1 as people count them. */
 export interface Document {
@@ -55,13 +55,22 @@ export const MAX_ALIASES = 100;
  * Parses every document of a multi-document YAML text on its own, so one broken
  * document is reported with its number and line while the others are still read.
  * Documents holding nothing (a stray `---`, only comments) are neither kept nor
- * counted. YAML 1.2 core, as kubectl reads manifests: `on` is a string, a date
+ * counted. Scalars are read as kubectl reads them (sigs.k8s.io/yaml, go-yaml v2):
+ * YAML 1.1, so `on`, `yes` and `y` are booleans and `0700` is octal 448, but a date
  * stays text.
  */
+const KUBECTL_YAML_OPTIONS = (lineCounter: LineCounter) =>
+  ({
+    prettyErrors: false,
+    lineCounter,
+    version: '1.1',
+    customTags: (tags: Tags) => tags.filter((t) => typeof t === 'string' || t.tag !== 'tag:yaml.org,2002:timestamp'),
+  }) as const;
+
 export function parseDocuments(source: string, text: string): Document[] {
   const docs: Document[] = [];
   const lines = new LineCounter();
-  for (const doc of parseAllDocuments(text, { prettyErrors: false, lineCounter: lines })) {
+  for (const doc of parseAllDocuments(text, KUBECTL_YAML_OPTIONS(lines))) {
     const index = docs.length + 1;
     const [error] = doc.errors;
     if (error) {

@@ -25,7 +25,7 @@ describe('parseDocuments', () => {
     expect(parseDocuments('ok.yaml', `v: &v 1\n${aliases}\n`)[0]).toMatchObject({ index: 1, content: { v: 1, k0: 1 } });
   });
 
-  it('reads YAML 1.2 core as kubectl does: on/yes and dates stay strings', () => {
-    expect(parseDocuments('x.yaml', 'a: on\nb: yes\nc: 2024-01-01\nd: 0700\ne: true\n')[0]!.content).toEqual({ a: 'on', b: 'yes', c: '2024-01-01', d: 700, e: true });
+  it('reads scalars as kubectl does (go-yaml v2, YAML 1.1): on/yes/y are booleans, 0700 is octal, dates stay strings', () => {
+    expect(parseDocuments('x.yaml', 'a: on\nb: yes\nc: 2024-01-01\nd: 0700\ne: true\nf: y\n')[0]!.content).toEqual({ a: true, b: true, c: '2024-01-01', d: 448, e: true, f: true });
   });
 });

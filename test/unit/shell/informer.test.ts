@@ -32,8 +32,14 @@ describe('Informer', () => {
   afterEach(() => stop?.());
 
   it('keeps only what its transform keeps, and forgets an object the transform stops keeping', async () => {
-    const labelled = (name: string, rv: string, keep: boolean): KubeObject => ({ metadata: { name, namespace: 'shop', resourceVersion: rv, labels: keep ? { keep: 'yes' } : {}, annotations: { big: 'x'.repeat(1000) } } });
-    const trim = (o: KubeObject) => (o.metadata?.labels?.keep ? { metadata: { name: o.metadata.name, namespace: o.metadata.namespace, resourceVersion: o.metadata.resourceVersion, labels: o.metadata.labels } } : undefined);
+    type Labelled = KubeObject & { metadata: { labels?: Record<string, string>; annotations?: Record<string, string> } };
+    const labelled = (name: string, rv: string, keep: boolean): Labelled => ({
+      metadata: { name, namespace: 'shop', resourceVersion: rv, labels: keep ? { keep: 'yes' } : {}, annotations: { big: 'x'.repeat(1000) } },
+    });
+    const trim = (o: KubeObject): KubeObject | undefined => {
+      const { name, namespace, resourceVersion, labels } = (o as Labelled).metadata;
+      return labels?.keep ? ({ metadata: { name, namespace, resourceVersion, labels } } as KubeObject) : undefined;
+    };
     const { rest, informer, changes } = start([() => list('10', labelled('a', '9', true), labelled('b', '9', false))], trim);
     stop = () => informer.stop();
     await informer.synced;
