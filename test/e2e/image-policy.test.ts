@@ -1,5 +1,9 @@
 import type { V1Pod } from '@kubernetes/client-node';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { REGISTRY_DIR } from '../../dev/images/paths.js';
+import { ensureImageTools } from '../../dev/images/tools.js';
 import { startOperator, type OperatorProcess } from '../../dev/operator-process.js';
 import { waitFor } from '../../dev/wait-for.js';
 import { createNamespace, getJson, kubectl, kubectlOk, serviceAccountKubeconfig, testKubeconfig } from '../integration/helpers.js';
@@ -106,4 +110,50 @@ describe('the image policy on the real node', () => {
     expect(found.map((e) => e.reason)).toEqual(['ImageNotDistroless']);
     expect(found[0]!.message).toContain('/bin/sh');
   }, SLOW_MS);
+});
+
+/** The registry's requests whose URI path starts with `prefix`, read from its log: method and path. */
+function registryRequests(prefix: string): { method: string; uri: string }[] {
+  const log = readFileSync(join(REGISTRY_DIR, 'registry.log'), 'utf8');
+  const requests: { method: string; uri: string }[] = [];
+  for (const line of log.split('\n')) {
+    if (!line.includes('msg="response completed"')) continue;
+    const method = /http\.request\.method=(\S+)/.exec(line)?.[1];
+    const uri = /http\.request\.uri="?([^"\s]+)/.exec(line)?.[1];
+    if (method && uri?.startsWith(prefix)) requests.push({ method, uri });
+  }
+  return requests;
+}
+
+describe('inspection at scale', () => {
+  it('500 apps sharing one image: one manifest request, one read of each blob', async () => {
+    // A repository no other test reads, so the registry log counts this test's requests only.
+    const repository = `test/shared-${Date.now().toString(36)}`;
+    const image = `localhost:5000/${repository}:1`;
+    execFileSync((await ensureImageTools()).crane, ['copy', DISTROLESS_IMAGE, image], { stdio: 'pipe' });
+    const copied = registryRequests(`/v2/${repository}/`).length;
+    const apps = Array.from({ length: 500 }, (_, i) => {
+      const manifest = app(`shared-${i}`, DISTROLESS_IMAGE, 'Warn') as { spec: { replicas: number; init: { image: string }; app: { image: string } } };
+      manifest.spec.replicas = 0;
+      manifest.spec.init.image = image;
+      manifest.spec.app.image = image;
+      return manifest;
+    });
+    await kubectlOk(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: apps }) });
+    await waitFor(
+      async () => {
+        const list = await getJson<List<ServedApp>>(['get', 'dla', '-n', ns, '-o', 'json']);
+        const done = list.items.filter((a) => a.metadata.name.startsWith('shared-') && a.status?.images?.every((i) => i.digest));
+        return done.length === 500;
+      },
+      { timeoutMs: SLOW_MS, intervalMs: 1000, what: '500 apps with their image inspected' },
+    );
+    const requests = registryRequests(`/v2/${repository}/`).slice(copied);
+    const manifests = requests.filter((r) => r.uri.includes('/manifests/'));
+    const blobs = requests.filter((r) => r.uri.includes('/blobs/'));
+    expect(manifests).toHaveLength(1);
+    // Each blob (the config and every layer) read once.
+    expect(blobs.length).toBeGreaterThan(1);
+    expect(new Set(blobs.map((b) => b.uri)).size).toBe(blobs.length);
+  }, SLOW_MS * 2);
 });
