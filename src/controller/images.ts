@@ -97,7 +97,7 @@ function imageStatus(container: 'app' | 'init', image: string, lookup: Lookup): 
     distroless: v.distroless,
     shells: v.shells.slice(0, 16),
     packageManagers: v.packageManagers.slice(0, 16),
-    packageMetadata: v.packageMetadata.slice(0, 8).map((m) => `${m.format} /${m.path}: ${m.packages} packages`),
+    packageMetadata: v.packageMetadata.slice(0, 8).map((m) => `${m.format} /${m.path}: ${m.packages ?? 'uncounted'} packages`),
     scannerVisibility: v.scannerVisibility,
     user: userText(v.user),
   };

@@ -100,7 +100,8 @@ export interface ImageVerdict {
   busybox?: { path: string; version: string; applets: number };
   /** Package managers found, by name: apt, dpkg, apk, rpm, dnf, yum, microdnf, pip. */
   packageManagers: string[];
-  packageMetadata: { format: PackageFormat; path: string; packages: number }[];
+  /** Package databases found; `packages` is absent where it is not counted (rpm's binary databases). */
+  packageMetadata: { format: PackageFormat; path: string; packages?: number }[];
   user: { configured: string; uid?: number; nonRoot?: boolean };
   scannerVisibility: ScannerVisibility;
   /** OS files no package database accounts for (a few, for the message). */
