@@ -37,7 +37,7 @@ export function checkDocuments(docs: readonly Document[]): CheckedDocument[] {
 }
 
 /** `FILE: document N: spec.app.image: message`, the shape editors and CI logs can point at. */
-export function formatProblem(doc: Document, problem: FieldProblem, severity?: 'warning'): string {
+export function formatProblem(doc: Document, problem: FieldProblem, severity?: 'warning' | 'info'): string {
   const where = doc.index > 0 ? `${doc.source}: document ${doc.index}` : doc.source;
   return [where, severity, problem.path || undefined, problem.message].filter(Boolean).join(': ');
 }

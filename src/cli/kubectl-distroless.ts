@@ -12,6 +12,7 @@ import { isNotFound, restClient, type Rest } from '../kube/rest.js';
 import { LABEL_APP } from '../render/pod.js';
 import { DEFAULT_DEBUG_IMAGE, choosePod, debugPlan, printablePlan } from './debug-plan.js';
 import { EXIT_INVALID, adopt, baseProgram, offlineCommands, processIo, runProgram, type Io } from './main.js';
+import { inspectImages, inspectTable, withRegistryFlags, type RegistryFlags } from './inspect.js';
 import { formatAppStatus, type AppView } from './status-view.js';
 
 // `kubectl distroless ...`: kubectl runs this as a plugin (any executable named
@@ -54,6 +55,16 @@ async function readApp(rest: Rest, namespace: string, name: string): Promise<{ a
   return { app, pods };
 }
 
+/** What each container runs: the image a running Pod reports by digest, else the spec's reference. */
+function imagesRun(app: { spec?: { app?: { image?: string }; init?: { image?: string } } }, pods: V1Pod[]): Record<'app' | 'init', string> {
+  const statuses = pods.flatMap((p) => [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])]);
+  const byDigest = (container: string): string | undefined => {
+    const id = statuses.find((s) => s.name === container && s.imageID?.includes('@sha256:'))?.imageID;
+    return id?.replace(/^[a-z-]+:\/\//, '');
+  };
+  return { app: byDigest('app') ?? app.spec?.app?.image ?? '', init: byDigest('init') ?? app.spec?.init?.image ?? '' };
+}
+
 export function buildPlugin(io: Io, setExit: (code: number) => void): Command {
   const program = baseProgram('kubectl-distroless', 'Inspect and debug DistrolessApps; render and validate them offline.', io);
   for (const command of offlineCommands(io, setExit)) adopt(program, command);
@@ -70,6 +81,28 @@ export function buildPlugin(io: Io, setExit: (code: number) => void): Command {
           io.out(formatAppStatus(app, pods));
         }),
     ),
+  );
+
+  adopt(
+    program,
+    withClusterOptions(
+      withRegistryFlags(
+        new Command('inspect')
+          .description("Read the images a live app runs (by the digests its Pods report, else as its spec names them) and say whether each is distroless.")
+          .argument('<name>', 'the DistrolessApp')
+          .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table')),
+      ),
+    ).action(async (name: string, opts: ClusterOptions & RegistryFlags & { output: 'table' | 'json' }) => {
+      const { rest, namespace } = connect(opts);
+      const { app, pods } = await readApp(rest, namespace, name);
+      const images = imagesRun(app as AppView & { spec?: { app?: { image?: string }; init?: { image?: string } } }, pods);
+      const results = await inspectImages([...new Set(Object.values(images))], opts);
+      if (opts.output === 'json') return io.out(`${JSON.stringify({ images, results }, null, 2)}\n`);
+      for (const [container, image] of Object.entries(images)) io.out(`${container}: ${image}${container === 'init' ? ' (reported, not judged)' : ''}\n`);
+      io.out(inspectTable(results));
+      for (const r of results) if ('error' in r) io.err(`${r.image}: could not inspect: ${r.error}\n`);
+      if (results.some((r) => 'error' in r)) setExit(EXIT_INVALID);
+    }),
   );
 
   adopt(

@@ -5,6 +5,7 @@ import { crdYaml } from '../api/crd.js';
 import { render } from '../render/pod.js';
 import { readDocuments } from './documents.js';
 import { checkDocuments, formatProblem, type CheckedDocument } from './check.js';
+import { inspectImages, inspectTable, summary, withRegistryFlags, type RegistryFlags } from './inspect.js';
 import { runCommand, type RunOptions } from './run-options.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -68,16 +69,36 @@ export function offlineCommands(io: Io, setExit: (code: number) => void): Comman
       );
     });
 
-  const validateCommand = new Command('validate')
-    .description('Check DistrolessApps: every problem as FILE: document N: FIELD: message; exit 1 when any.')
-    .requiredOption('-f, --filename <path...>', 'files or directories of DistrolessApps; - reads stdin')
-    .action(async (opts: { filename: string[] }) => {
-      const checked = checkDocuments(await readDocuments(opts.filename, io.stdin));
-      if (report(checked)) return setExit(EXIT_INVALID);
-      const apps = checked.filter((c) => c.app).length;
-      const skipped = checked.length - apps;
-      io.out(`${apps} DistrolessApp${apps === 1 ? '' : 's'} valid${skipped ? `, ${skipped} other document${skipped === 1 ? '' : 's'} skipped` : ''}\n`);
-    });
+  const validateCommand = withRegistryFlags(
+    new Command('validate')
+      .description('Check DistrolessApps: every problem as FILE: document N: FIELD: message; exit 1 when any.')
+      .requiredOption('-f, --filename <path...>', 'files or directories of DistrolessApps; - reads stdin')
+      .option('--inspect', "also read each app's images from their registries: a main image with a shell, BusyBox or package manager is a problem; the init image is reported"),
+  ).action(async (opts: { filename: string[]; inspect?: boolean } & RegistryFlags) => {
+    const checked = checkDocuments(await readDocuments(opts.filename, io.stdin));
+    if (report(checked)) return setExit(EXIT_INVALID);
+    if (opts.inspect && !(await imagesAreDistroless(checked, opts))) return setExit(EXIT_INVALID);
+    const apps = checked.filter((c) => c.app).length;
+    const skipped = checked.length - apps;
+    io.out(`${apps} DistrolessApp${apps === 1 ? '' : 's'} valid${skipped ? `, ${skipped} other document${skipped === 1 ? '' : 's'} skipped` : ''}\n`);
+  });
+
+  /** validate --inspect: every main image read and judged; init images reported, not judged. */
+  async function imagesAreDistroless(checked: CheckedDocument[], flags: RegistryFlags): Promise<boolean> {
+    const apps = checked.filter((c) => c.app);
+    const images = [...new Set(apps.flatMap((c) => [c.app!.spec.app.image, c.app!.spec.init.image]))];
+    const found = new Map((await inspectImages(images, flags)).map((r) => [r.image, r]));
+    let ok = true;
+    for (const c of apps) {
+      const main = found.get(c.app!.spec.app.image)!;
+      const problem = 'error' in main ? `could not inspect ${main.image}: ${main.error}` : main.verdict.distroless ? '' : `${main.image} is not distroless: ${summary(main.verdict)}`;
+      if (problem) io.err(`${formatProblem(c.doc, { path: 'spec.app.image', message: problem })}\n`);
+      const init = found.get(c.app!.spec.init.image)!;
+      io.err(`${formatProblem(c.doc, { path: 'spec.init.image', message: 'error' in init ? `could not inspect: ${init.error}` : `${init.image} (reported, not judged): ${summary(init.verdict)}` }, 'info')}\n`);
+      ok &&= !problem;
+    }
+    return ok;
+  }
 
   return [renderCommand, validateCommand];
 }
@@ -88,6 +109,23 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
 
   // The runtime loads only for `run`, so render and validate start fast.
   adopt(program, runCommand().action(async (opts: RunOptions) => setExit(await (await import('./run.js')).run(opts))));
+
+  adopt(
+    program,
+    withRegistryFlags(
+      new Command('inspect')
+        .description('Read images from their registries and say whether each is distroless: shells, BusyBox, package managers, package metadata, what scanners can see, the user.')
+        .argument('<image...>', 'image references, such as gcr.io/distroless/static-debian12:nonroot')
+        .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
+        .option('--require-distroless', 'exit 1 when an image has a shell, BusyBox or an OS package manager'),
+    ).action(async (images: string[], opts: { output: 'table' | 'json'; requireDistroless?: boolean } & RegistryFlags) => {
+      const results = await inspectImages(images, opts);
+      io.out(opts.output === 'json' ? `${JSON.stringify(results, null, 2)}\n` : inspectTable(results));
+      for (const r of results) if ('error' in r) io.err(`${r.image}: could not inspect: ${r.error}\n`);
+      const failed = results.some((r) => 'error' in r || (opts.requireDistroless && !r.verdict.distroless));
+      if (failed) setExit(EXIT_INVALID);
+    }),
+  );
 
   program
     .command('crd')
