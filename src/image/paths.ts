@@ -31,8 +31,9 @@ function step(entries: ReadonlyMap<string, FileEntry>, walk: { pending: string[]
   const [head, ...tail] = walk.pending;
   const next = walk.resolved ? `${walk.resolved}/${head}` : head!;
   const entry = entries.get(next);
-  if (!entry) return false;
-  if (entry.kind !== 'symlink') {
+  // A layer need not list a file's directories: a missing one on the way is implied by what lies under it.
+  if (!entry && tail.length === 0) return false;
+  if (entry?.kind !== 'symlink') {
     Object.assign(walk, { pending: tail, resolved: next });
     return true;
   }
