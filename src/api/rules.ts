@@ -8,8 +8,11 @@
  */
 export const SHELL_PROGRAM_RE = '^(.*/)?(sh|bash|rbash|ash|dash|zsh|ksh|ksh93|mksh|pdksh|yash|csh|tcsh|fish|pwsh|busybox[^/]*|toybox)( .*)?$';
 
-/** Programs that run the next word as the program: `/usr/bin/env sh -c ...` starts a shell just the same. */
-export const ENV_LAUNCHER_RE = '^(.*/)?(env|nice|timeout|setsid|nohup|stdbuf|ionice|chrt|taskset|time|ld\\.so|ld-linux[-a-z0-9_.]*|ld-musl-[a-z0-9_]+\\.so\\.1)$';
+/**
+ * Programs that run the next word as the program: `/usr/bin/env sh -c ...` starts a
+ * shell just the same. No backslashes: the pattern goes into CEL string literals too.
+ */
+export const ENV_LAUNCHER_RE = '^(.*/)?(env|nice|timeout|setsid|nohup|stdbuf|ionice|chrt|taskset|time|ld[.]so|ld-linux[-a-z0-9_.]*|ld-musl-[a-z0-9_]+[.]so[.]1)$';
 
 /** A DNS-1123 label: object names that also become label values and pod name prefixes. */
 export const DNS1123_LABEL_RE = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
