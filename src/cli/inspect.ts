@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { ImageVerdict } from '../image/types.js';
+import type { ImageVerdict, Platform } from '../image/types.js';
+import { parsePlatform } from './run-options.js';
 
 // `distroless-operator inspect IMAGE...`, `validate --inspect`, and the plugin's
 // `inspect APP` share these: the options that reach a registry, the reading, and
@@ -16,14 +17,15 @@ export type Inspected = { image: string; verdict: ImageVerdict } | { image: stri
 
 export function withRegistryFlags(command: Command): Command {
   return command
-    .addOption(new Option('--platform <os/arch>', 'the platform picked from a multi-platform image').default('linux/amd64').argParser(platformArg))
+    .addOption(new Option('--platform <os/arch>', 'the platform picked from a multi-platform image').default('linux/amd64').argParser(parsePlatform))
     .addOption(new Option('--timeout <seconds>', 'time limit of one registry request').default(30_000, '30').argParser(secondsArg))
     .addOption(new Option('--insecure-registry <host>', 'a registry reached over plain HTTP (localhost is); repeatable').default([]).argParser((v: string, all: string[]) => [...all, v]));
 }
 
-function platformArg(text: string): string {
-  if (!/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/.test(text)) throw new InvalidArgumentError(`${JSON.stringify(text)} is not a platform such as linux/amd64`);
-  return text;
+/** `linux/arm64/v8` as a Platform. */
+export function platformOf(text: string): Platform {
+  const [os = 'linux', architecture = 'amd64', variant] = text.split('/');
+  return { os, architecture, ...(variant ? { variant } : {}) };
 }
 
 function secondsArg(text: string): number {
@@ -34,14 +36,8 @@ function secondsArg(text: string): number {
 
 /** Reads and judges each image, a few at a time; the reader loads only when an image is inspected. */
 export async function inspectImages(images: string[], flags: RegistryFlags): Promise<Inspected[]> {
-  const [{ RegistryReader }, { CONTENT_POLICY, judge }] = await Promise.all([import('../image/registry.js'), import('../image/verdict.js')]);
-  const [os = 'linux', architecture = 'amd64', variant] = flags.platform.split('/');
-  const insecure = new Set(flags.insecureRegistry);
-  const reader = new RegistryReader({
-    platform: { os, architecture, ...(variant ? { variant } : {}) },
-    timeoutMs: flags.timeout,
-    plainHttp: (host) => insecure.has(host) || /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/.test(host),
-  });
+  const [{ RegistryReader, plainHttpFor }, { CONTENT_POLICY, judge }] = await Promise.all([import('../image/registry.js'), import('../image/verdict.js')]);
+  const reader = new RegistryReader({ platform: platformOf(flags.platform), timeoutMs: flags.timeout, plainHttp: plainHttpFor(flags.insecureRegistry) });
   const inspectOne = async (image: string): Promise<Inspected> => {
     try {
       return { image, verdict: judge(await reader.read(await reader.resolve(image), CONTENT_POLICY)) };

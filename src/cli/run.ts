@@ -5,6 +5,7 @@ import { Gauge, Histogram } from 'prom-client';
 import { setupDistrolessAppController } from '../controller/setup.js';
 import { credentialsFromDockerConfig } from '../image/credentials.js';
 import { ImageInspector } from '../image/inspector.js';
+import { plainHttpFor } from '../image/registry.js';
 import { registrySource } from '../image/source.js';
 import { LeaderElector } from '../kube/leader.js';
 import { restClient } from '../kube/rest.js';
@@ -12,6 +13,7 @@ import { clientMetrics } from '../runtime/client-metrics.js';
 import { createLogger } from '../runtime/log.js';
 import { Manager } from '../runtime/manager.js';
 import { createMetricsScope, type MetricsScope } from '../runtime/metrics.js';
+import { platformOf } from './inspect.js';
 import type { RunOptions } from './run-options.js';
 
 /**
@@ -47,10 +49,8 @@ export async function run(opts: RunOptions): Promise<number> {
 
 /** The image inspector, with the registry options the flags give and the metrics it feeds. */
 function imageInspector(opts: RunOptions, { registry, prefix }: MetricsScope): ImageInspector<{ digest: string }> {
-  const [os = 'linux', architecture = 'amd64', variant] = opts.imagePlatform.split('/');
   // Read once at start: a mounted credentials file that changes needs a restart, as a kubeconfig does.
   const credentials = opts.registryCredentials ? credentialsFromDockerConfig(readFileSync(opts.registryCredentials, 'utf8')) : undefined;
-  const insecure = new Set(opts.insecureRegistries);
   const reads = new Histogram({
     name: `${prefix}image_reads_seconds`,
     help: 'Time to read and judge one image (its layers streamed from the registry), by result. Verdicts are cached by digest, so each digest is read once.',
@@ -60,10 +60,10 @@ function imageInspector(opts: RunOptions, { registry, prefix }: MetricsScope): I
   });
   const inspector = new ImageInspector(
     registrySource({
-      platform: { os, architecture, ...(variant ? { variant } : {}) },
+      platform: platformOf(opts.imagePlatform),
       timeoutMs: opts.imageTimeout,
       credentials,
-      plainHttp: (host) => insecure.has(host) || /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/.test(host),
+      plainHttp: plainHttpFor(opts.insecureRegistries),
     }),
     { onRead: (result, seconds) => reads.observe({ result }, seconds) },
   );

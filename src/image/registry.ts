@@ -47,6 +47,15 @@ const INDEX_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd
 const MANIFEST_TYPES = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'];
 const LOCAL = /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/;
 
+/** A registry on this machine, reached over plain HTTP as container runtimes do by default. */
+export const isLocalRegistry = (host: string): boolean => LOCAL.test(host);
+
+/** Plain HTTP for local registries and the ones named. */
+export function plainHttpFor(insecure: Iterable<string>): (host: string) => boolean {
+  const named = new Set(insecure);
+  return (host) => isLocalRegistry(host) || named.has(host);
+}
+
 /**
  * Reads images from registries with the OCI distribution API: manifests (an index
  * resolved to the wanted platform), the config, and the layers, streamed through
@@ -146,7 +155,7 @@ export class RegistryReader {
   }
 
   private scheme(registry: string): 'http' | 'https' {
-    return (this.options.plainHttp ?? ((r: string) => LOCAL.test(r)))(registry) ? 'http' : 'https';
+    return (this.options.plainHttp ?? isLocalRegistry)(registry) ? 'http' : 'https';
   }
 }
 
