@@ -77,8 +77,13 @@ export function offlineCommands(io: Io, setExit: (code: number) => void): Comman
   ).action(async (opts: { filename: string[]; inspect?: boolean } & RegistryFlags) => {
     const checked = checkDocuments(await readDocuments(opts.filename, io.stdin));
     if (report(checked)) return setExit(EXIT_INVALID);
-    if (opts.inspect && !(await imagesAreDistroless(checked, opts))) return setExit(EXIT_INVALID);
     const apps = checked.filter((c) => c.app).length;
+    // An empty file or directory is more often a wrong path than an intent: a CI step that validates nothing must not pass.
+    if (apps === 0) {
+      io.err(`no DistrolessApp found in ${opts.filename.join(', ')}\n`);
+      return setExit(EXIT_INVALID);
+    }
+    if (opts.inspect && !(await imagesAreDistroless(checked, opts))) return setExit(EXIT_INVALID);
     const skipped = checked.length - apps;
     io.out(`${apps} DistrolessApp${apps === 1 ? '' : 's'} valid${skipped ? `, ${skipped} other document${skipped === 1 ? '' : 's'} skipped` : ''}\n`);
   });

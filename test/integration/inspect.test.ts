@@ -132,6 +132,13 @@ describe('inspecting images in a real registry', () => {
     expect(refused).toMatchObject({ code: 'Unreachable', transient: true, message: expect.stringContaining(`127.0.0.1:${port}`) });
   });
 
+  it('an image over the size limit is refused before any layer is read, naming its size', async () => {
+    const requests: string[] = [];
+    const reader = new RegistryReader({ maxImageBytes: 1000, onRequest: (_, url) => requests.push(url) });
+    await expect(reader.read(await reader.resolve(DEBIAN), CONTENT_POLICY)).rejects.toMatchObject({ code: 'TooLarge', message: expect.stringMatching(/its layers are \d+ bytes compressed, over the limit of 1000/) });
+    expect(requests.filter((u) => u.includes('/blobs/'))).toEqual([]);
+  });
+
   it('a registry that answers 401 with a Bearer challenge: a token from its realm, then the manifest', async () => {
     // A registry front that demands a token, and the token service beside it; behind it the real registry.
     let tokens = 0;

@@ -128,4 +128,21 @@ describe('kubectl distroless', () => {
     const rendered = await plugin(['render', '-f', join(root, 'examples/go-static'), '-o', 'json']);
     expect(JSON.parse(rendered.stdout).items.length).toBeGreaterThan(0);
   });
+
+  it('inspect reads the images an app runs and says whether each is distroless; the init image is reported', async () => {
+    const app = validApp('inspected');
+    app.spec.init.image = 'localhost:5000/debian-init:12';
+    app.spec.app.image = 'localhost:5000/examples/go-static:1.0.0';
+    app.spec.replicas = 0;
+    await kubectlOk(['apply', '-n', ns, '-f', '-'], { input: yaml.dump(app) });
+    const r = await plugin(['inspect', 'inspected', '-n', ns]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('init: localhost:5000/debian-init:12 (reported, not judged)');
+    expect(r.stdout).toMatch(/localhost:5000\/examples\/go-static:1\.0\.0\s+sha256:\w+\s+yes/);
+    expect(r.stdout).toMatch(/localhost:5000\/debian-init:12\s+sha256:\w+\s+no\s+\/bin\/sh,\/bin\/bash/);
+    const missing = await plugin(['inspect', 'no-such-app', '-n', ns]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('distrolessapp "no-such-app" not found');
+  });
 });

@@ -53,6 +53,13 @@ describe('distroless-operator CLI', () => {
     expect(r).toEqual({ code: 0, out: '4 DistrolessApps valid, 1 other document skipped\n', err: '' });
   });
 
+  it('validate of an empty file or one with no DistrolessApp exits 1 saying so: a step that validates nothing must not pass', async () => {
+    for (const content of ['', '# nothing here\n', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n']) {
+      const path = file('nothing.yaml', content);
+      expect(await run(['validate', '-f', path])).toEqual({ code: 1, out: '', err: `no DistrolessApp found in ${path}\n` });
+    }
+  });
+
   it('reports malformed YAML with its document and line, and still checks the others', async () => {
     const path = file('broken.yaml', `${dump(validApp())}---\nspec: [unclosed\n`);
     const r = await run(['validate', '-f', path]);
