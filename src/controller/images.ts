@@ -1,4 +1,4 @@
-import type { DistrolessApp, InspectedImageStatus } from '../api/schema.js';
+import type { DistrolessApp, DistrolessAppStatus, InspectedImageStatus } from '../api/schema.js';
 import type { Lookup } from '../image/inspector.js';
 import type { ImageVerdict } from '../image/types.js';
 import type { Action } from './plan.js';
@@ -31,17 +31,29 @@ export interface ImageCheck {
  * waits on a registry: under Warn a registry outage only leaves the condition
  * Unknown; under Enforce the app waits, and says why.
  */
-export function checkImages(app: DistrolessApp, lookup: (reference: string) => Lookup): ImageCheck {
+export function checkImages(app: DistrolessApp, lookup: (reference: string) => Lookup, previous?: DistrolessAppStatus): ImageCheck {
   const policy = app.spec.imagePolicy;
   if (policy === 'Off') return {};
-  const main = lookup(app.spec.app.image);
+  const { image } = app.spec.app;
+  const main = lookup(image);
   const init = lookup(app.spec.init.image);
-  const condition = distroless(app.spec.app.image, main);
+  // A restarted operator knows no verdict yet: what the status says of the same image stands until it does,
+  // so a restart costs no write and holds nothing back that was running.
+  const before = main.state === 'pending' ? remembered(previous, 'app', image) : undefined;
+  const condition = before ?? distroless(image, main);
   return {
-    images: [imageStatus('app', app.spec.app.image, main), imageStatus('init', app.spec.init.image, init)],
+    images: [imageStatus('app', image, main, previous), imageStatus('init', app.spec.init.image, init, previous)],
     condition,
-    hold: policy === 'Enforce' ? holdFor(main, condition) : undefined,
+    hold: policy === 'Enforce' ? holdFor(before ? 'remembered' : main.state, condition, main) : undefined,
   };
+}
+
+/** The Distroless condition the previous status gave the same main image, when it had inspected it. */
+function remembered(previous: DistrolessAppStatus | undefined, container: 'app' | 'init', image: string): DistrolessCondition | undefined {
+  if (!previous?.images?.some((i) => i.container === container && i.image === image && i.digest)) return undefined;
+  const before = previous.conditions?.find((c) => c.type === 'Distroless');
+  if (before?.status !== 'True' && before?.status !== 'False') return undefined;
+  return { status: before.status, reason: before.reason as DistrolessCondition['reason'], message: before.message };
 }
 
 /** The actions a hold still allows: removing Pods that would be removed whatever the image (never one a replacement waits for). */
@@ -74,20 +86,15 @@ function distroless(image: string, lookup: Lookup): DistrolessCondition {
   }
 }
 
-function holdFor(main: Lookup, condition: DistrolessCondition): ImageHold | undefined {
+function holdFor(state: Lookup['state'] | 'remembered', condition: DistrolessCondition, main: Lookup): ImageHold | undefined {
   const kept = 'no Pod is created until it is (spec.imagePolicy: Enforce; Pods already running are left alone)';
-  switch (main.state) {
-    case 'pending':
-      return { stalled: false, reason: 'InspectingImage', message: `${condition.message}: ${kept}` };
-    case 'failed':
-      return { stalled: !main.error.transient, reason: 'ImageInspectionFailed', message: `main image not inspected, ${condition.message}; ${kept}` };
-    case 'inspected':
-      return main.verdict.distroless ? undefined : { stalled: true, reason: 'ImageNotDistroless', message: `${condition.message}; ${kept}` };
-  }
+  if (state === 'pending') return { stalled: false, reason: 'InspectingImage', message: `${condition.message}: ${kept}` };
+  if (main.state === 'failed') return { stalled: !main.error.transient, reason: 'ImageInspectionFailed', message: `main image not inspected, ${condition.message}; ${kept}` };
+  return condition.status === 'True' ? undefined : { stalled: true, reason: 'ImageNotDistroless', message: `${condition.message}; ${kept}` };
 }
 
-function imageStatus(container: 'app' | 'init', image: string, lookup: Lookup): InspectedImageStatus {
-  if (lookup.state === 'pending') return { container, image };
+function imageStatus(container: 'app' | 'init', image: string, lookup: Lookup, previous?: DistrolessAppStatus): InspectedImageStatus {
+  if (lookup.state === 'pending') return previous?.images?.find((i) => i.container === container && i.image === image && i.digest) ?? { container, image };
   if (lookup.state === 'failed') return { container, image, error: lookup.error.message.slice(0, 4096) };
   const v = lookup.verdict;
   return {

@@ -61,7 +61,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
       return { requeueAfterMs: STALLED_RECHECK_MS };
     }
     if (stored.status?.observedGeneration !== stored.metadata.generation) await warn(stored, parsed.warnings);
-    const images = checkImages(parsed.app, deps.lookupImage);
+    const images = checkImages(parsed.app, deps.lookupImage, stored.status);
     const observation = observe(parsed.app, deps.podsOf(key));
     const actions = images.hold ? allowedUnderHold(plan(observation)) : plan(observation);
     const written = await write(stored, actions, observation, log);

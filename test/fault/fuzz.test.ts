@@ -100,8 +100,9 @@ function fuzz(i: number, r: () => number): Fuzzed {
     return { app, expect: 'InvalidSpec', how: c.name };
   }
   app.spec.replicas = 1;
+  // Once a Pod PodSecurity refused (PodRejected); the CRD now refuses the app itself.
   app.spec.podTemplate = { annotations: { 'container.apparmor.security.beta.kubernetes.io/app': 'unconfined' } };
-  return { app, expect: 'PodRejected', how: 'AppArmor unconfined under enforce=restricted' };
+  return { app, expect: 'Rejected', how: 'AppArmor unconfined, refused by the CRD' };
 }
 
 describe('fuzzed specs', () => {

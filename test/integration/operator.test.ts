@@ -278,15 +278,14 @@ describe('the operator', () => {
     await waitForApp(ns, 'bad', isReady, 'Ready after the fix');
   });
 
-  it('reports a Pod refused by PodSecurity admission as Stalled, PodRejected', async () => {
+  it('reports a Pod refused at admission (a ResourceQuota of no Pods) as Stalled, PodRejected, with the server message', async () => {
+    // The generated Pods pass the restricted profile whatever the spec says, so a quota is what refuses one.
     const ns = await createNamespace('op-rejected', { 'pod-security.kubernetes.io/enforce': 'restricted' });
-    await apply(
-      ns,
-      app('apparmor', (m) => (m.spec.podTemplate = { annotations: { 'container.apparmor.security.beta.kubernetes.io/app': 'unconfined' } })),
-    );
-    const dla = await waitForApp(ns, 'apparmor', (d) => condition(d, 'Stalled')?.status === 'True', 'Stalled');
-    expect(condition(dla, 'Stalled')).toMatchObject({ reason: 'PodRejected', message: expect.stringContaining('violates PodSecurity "restricted:latest"') });
-    expect((await podsOf(ns, 'apparmor')).length).toBe(0);
+    await kubectlOk(['create', 'quota', 'no-pods', '--hard=pods=0', '-n', ns]);
+    await apply(ns, app('quota'));
+    const dla = await waitForApp(ns, 'quota', (d) => condition(d, 'Stalled')?.status === 'True', 'Stalled');
+    expect(condition(dla, 'Stalled')).toMatchObject({ reason: 'PodRejected', message: expect.stringContaining('exceeded quota: no-pods') });
+    expect((await podsOf(ns, 'quota')).length).toBe(0);
   });
 
   it('never touches a foreign Pod that carries the app labels', async () => {

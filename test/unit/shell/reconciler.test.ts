@@ -282,6 +282,15 @@ describe('reconcile: the image policy', () => {
     expect(conditionOf(statusWritten(rest), 'Distroless')).toMatchObject({ status: 'Unknown', reason: 'InspectionFailed' });
   });
 
+  it.each([true, false])('a restarted operator, with no verdict yet, writes nothing for a converged app whose status holds one (distroless: %s)', async (distroless) => {
+    const app = withPolicy('Enforce');
+    const pods = distroless ? render(makeApp()).pods.map((p) => existing(p)) : [];
+    const first = await reconcileOnce(app, pods, () => ({}), inspected(distroless));
+    const converged = { ...app, status: statusWritten(first.rest) };
+    const { rest } = await reconcileOnce(converged, pods, () => ({}), () => ({ state: 'pending' }));
+    expect(rest.sent).toEqual([]);
+  });
+
   it('Off looks at no image and writes no Distroless condition', async () => {
     const asked: string[] = [];
     const { rest } = await reconcileOnce(withPolicy('Off'), [], () => ({}), (reference) => {
