@@ -58,6 +58,23 @@ describe('config/ kustomize bases', () => {
     expect(out).toContain('networkpolicy.networking.k8s.io/distroless-operator-allow-metrics');
   });
 
+  it('config/namespaced runs the operator with a Role in its own namespace only', async () => {
+    await kubectlOk(['apply', '--server-side', '-f', join(root, 'crds/distroless.dev_distrolessapps.yaml')]);
+    await kubectlOk(['apply', '-k', join(root, 'config/namespaced')]);
+    const sa = 'system:serviceaccount:distroless-apps:distroless-operator';
+    const can = async (verb: string, resource: string, namespace: string): Promise<string> =>
+      (await kubectl(['auth', 'can-i', verb, resource, '-n', namespace, `--as=${sa}`])).stdout.trim();
+    expect(await can('create', 'pods', 'distroless-apps')).toBe('yes');
+    expect(await can('patch', 'distrolessapps.distroless.dev/status', 'distroless-apps')).toBe('yes');
+    expect(await can('update', 'leases.coordination.k8s.io', 'distroless-apps')).toBe('yes');
+    expect(await can('create', 'pods', 'default')).toBe('no');
+    expect(await can('list', 'distrolessapps.distroless.dev', 'default')).toBe('no');
+    expect(await can('get', 'secrets', 'distroless-apps')).toBe('no');
+    const deployment = await getJson<{ spec: { template: { spec: { containers: { args: string[] }[] } } } }>(['get', 'deployment', 'distroless-operator', '-n', 'distroless-apps', '-o', 'json']);
+    expect(deployment.spec.template.spec.containers[0]!.args).toContain('--namespaces=$(POD_NAMESPACE)');
+    await kubectl(['delete', 'namespace', 'distroless-apps', '--wait=false']);
+  });
+
   it('config/samples applies every example', async () => {
     const ns = await createNamespace('samples', { 'pod-security.kubernetes.io/enforce': 'restricted' });
     await kubectlOk(['apply', '-n', ns, '-k', join(root, 'config/samples')]);
