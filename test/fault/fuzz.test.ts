@@ -106,13 +106,20 @@ function fuzz(i: number, r: () => number): Fuzzed {
 }
 
 describe('fuzzed specs', () => {
+  // The memory sampler below loops until told to stop; a failing expect must stop it
+  // too, or its timer keeps jest from ever exiting.
+  let sampling = false;
+  afterEach(() => {
+    sampling = false;
+  });
+
   it(`${COUNT} random apps: each refused with a message, Ready, or Stalled with a reason, as predicted`, async () => {
     const r = random(SEED);
     const cases = Array.from({ length: COUNT }, (_, i) => fuzz(i, r));
     const rest = adminRest();
     let peakRss = 0;
     let peakHeap = 0;
-    let sampling = true;
+    sampling = true;
     const sampler = (async () => {
       while (sampling) {
         peakRss = Math.max(peakRss, await operator.metric('process_resident_memory_bytes').catch(() => 0));
