@@ -39,22 +39,32 @@ export function checkImages(app: DistrolessApp, lookup: (reference: string) => L
   const init = lookup(app.spec.init.image);
   // A restarted operator knows no verdict yet: what the status says of the same image stands until it does,
   // so a restart costs no write and holds nothing back that was running.
-  const before = main.state === 'pending' ? remembered(previous, 'app', image) : undefined;
-  const condition = before ?? distroless(image, main);
+  const before = main.state === 'pending' ? remembered(previous, image) : undefined;
+  const condition = before?.condition ?? distroless(image, main);
   return {
     images: [imageStatus('app', image, main, previous), imageStatus('init', app.spec.init.image, init, previous)],
     condition,
-    hold: policy === 'Enforce' ? holdFor(before ? 'remembered' : main.state, condition, main) : undefined,
+    hold: policy !== 'Enforce' ? undefined : before ? rememberedHold(before) : holdFor(main, condition),
   };
 }
 
-/** The Distroless condition the previous status gave the same main image, when it had inspected it. */
-function remembered(previous: DistrolessAppStatus | undefined, container: 'app' | 'init', image: string): DistrolessCondition | undefined {
-  if (!previous?.images?.some((i) => i.container === container && i.image === image && i.digest)) return undefined;
-  const before = previous.conditions?.find((c) => c.type === 'Distroless');
-  if (before?.status !== 'True' && before?.status !== 'False') return undefined;
-  return { status: before.status, reason: before.reason as DistrolessCondition['reason'], message: before.message };
+interface Remembered {
+  condition: DistrolessCondition;
+  /** The previous status was Stalled for it (a failure the registry will not fix by itself). */
+  stalled: boolean;
 }
+
+/** What the previous status said of the same main image, when it had an answer: a verdict or a failure. */
+function remembered(previous: DistrolessAppStatus | undefined, image: string): Remembered | undefined {
+  if (!previousEntry(previous, 'app', image)) return undefined;
+  const before = previous?.conditions?.find((c) => c.type === 'Distroless');
+  if (!before || before.reason === 'Inspecting') return undefined;
+  const stalled = previous?.conditions?.some((c) => c.type === 'Stalled' && c.status === 'True' && c.reason.startsWith('ImageInspection')) ?? false;
+  return { condition: { status: before.status, reason: before.reason as DistrolessCondition['reason'], message: before.message }, stalled };
+}
+
+const previousEntry = (previous: DistrolessAppStatus | undefined, container: 'app' | 'init', image: string): InspectedImageStatus | undefined =>
+  previous?.images?.find((i) => i.container === container && i.image === image && (i.digest || i.error));
 
 /** The actions a hold still allows: removing Pods that would be removed whatever the image (never one a replacement waits for). */
 export function allowedUnderHold(actions: Action[]): Action[] {
@@ -86,15 +96,35 @@ function distroless(image: string, lookup: Lookup): DistrolessCondition {
   }
 }
 
-function holdFor(state: Lookup['state'] | 'remembered', condition: DistrolessCondition, main: Lookup): ImageHold | undefined {
-  const kept = 'no Pod is created until it is (spec.imagePolicy: Enforce; Pods already running are left alone)';
-  if (state === 'pending') return { stalled: false, reason: 'InspectingImage', message: `${condition.message}: ${kept}` };
-  if (main.state === 'failed') return { stalled: !main.error.transient, reason: 'ImageInspectionFailed', message: `main image not inspected, ${condition.message}; ${kept}` };
-  return condition.status === 'True' ? undefined : { stalled: true, reason: 'ImageNotDistroless', message: `${condition.message}; ${kept}` };
+const KEPT = 'no Pod is created until it is (spec.imagePolicy: Enforce; Pods already running are left alone)';
+
+function holdFor(main: Lookup, condition: DistrolessCondition): ImageHold | undefined {
+  switch (main.state) {
+    case 'pending':
+      return { stalled: false, reason: 'InspectingImage', message: `${condition.message}: ${KEPT}` };
+    case 'failed':
+      return failedHold(!main.error.transient, condition);
+    case 'inspected':
+      return main.verdict.distroless ? undefined : notDistrolessHold(condition);
+  }
 }
 
+/** The hold the previous status showed, made again in the same words, so it is no change. */
+function rememberedHold({ condition, stalled }: Remembered): ImageHold | undefined {
+  if (condition.reason === 'InspectionFailed') return failedHold(stalled, condition);
+  return condition.status === 'True' ? undefined : notDistrolessHold(condition);
+}
+
+const failedHold = (stalled: boolean, condition: DistrolessCondition): ImageHold => ({
+  stalled,
+  reason: 'ImageInspectionFailed',
+  message: `main image not inspected, ${condition.message}; ${KEPT}`,
+});
+
+const notDistrolessHold = (condition: DistrolessCondition): ImageHold => ({ stalled: true, reason: 'ImageNotDistroless', message: `${condition.message}; ${KEPT}` });
+
 function imageStatus(container: 'app' | 'init', image: string, lookup: Lookup, previous?: DistrolessAppStatus): InspectedImageStatus {
-  if (lookup.state === 'pending') return previous?.images?.find((i) => i.container === container && i.image === image && i.digest) ?? { container, image };
+  if (lookup.state === 'pending') return previousEntry(previous, container, image) ?? { container, image };
   if (lookup.state === 'failed') return { container, image, error: lookup.error.message.slice(0, 4096) };
   const v = lookup.verdict;
   return {

@@ -62,10 +62,10 @@ describe('config/ kustomize bases', () => {
     await kubectlOk(['apply', '--server-side', '-f', join(root, 'crds/distroless.dev_distrolessapps.yaml')]);
     await kubectlOk(['apply', '-k', join(root, 'config/namespaced')]);
     const sa = 'system:serviceaccount:distroless-apps:distroless-operator';
-    const can = async (verb: string, resource: string, namespace: string): Promise<string> =>
-      (await kubectl(['auth', 'can-i', verb, resource, '-n', namespace, `--as=${sa}`])).stdout.trim();
+    const can = async (verb: string, resource: string, namespace: string, ...more: string[]): Promise<string> =>
+      (await kubectl(['auth', 'can-i', verb, resource, '-n', namespace, `--as=${sa}`, ...more])).stdout.trim();
     expect(await can('create', 'pods', 'distroless-apps')).toBe('yes');
-    expect(await can('patch', 'distrolessapps.distroless.dev/status', 'distroless-apps')).toBe('yes');
+    expect(await can('patch', 'distrolessapps.distroless.dev', 'distroless-apps', '--subresource=status')).toBe('yes');
     expect(await can('update', 'leases.coordination.k8s.io', 'distroless-apps')).toBe('yes');
     expect(await can('create', 'pods', 'default')).toBe('no');
     expect(await can('list', 'distrolessapps.distroless.dev', 'default')).toBe('no');

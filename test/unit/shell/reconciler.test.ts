@@ -282,13 +282,20 @@ describe('reconcile: the image policy', () => {
     expect(conditionOf(statusWritten(rest), 'Distroless')).toMatchObject({ status: 'Unknown', reason: 'InspectionFailed' });
   });
 
-  it.each([true, false])('a restarted operator, with no verdict yet, writes nothing for a converged app whose status holds one (distroless: %s)', async (distroless) => {
-    const app = withPolicy('Enforce');
-    const pods = distroless ? render(makeApp()).pods.map((p) => existing(p)) : [];
-    const first = await reconcileOnce(app, pods, () => ({}), inspected(distroless));
-    const converged = { ...app, status: statusWritten(first.rest) };
-    const { rest } = await reconcileOnce(converged, pods, () => ({}), () => ({ state: 'pending' }));
-    expect(rest.sent).toEqual([]);
+  it.each([
+    ['a distroless image', inspected(true), true],
+    ['an image with a shell', inspected(false), false],
+    ['an image the registry does not have', failed('NotFound'), false],
+    ['an image behind a registry that is down', failed('Unreachable'), false],
+  ] as const)('a restarted operator, with no verdict yet, writes nothing for a converged app whose status says: %s', async (_, lookup, running) => {
+    for (const policy of ['Enforce', 'Warn']) {
+      const app = withPolicy(policy);
+      const pods = running || policy === 'Warn' ? render(makeApp()).pods.map((p) => existing(p)) : [];
+      const first = await reconcileOnce(app, pods, () => ({}), lookup);
+      const converged = { ...app, status: statusWritten(first.rest) };
+      const { rest } = await reconcileOnce(converged, pods, () => ({}), () => ({ state: 'pending' }));
+      expect(rest.sent).toEqual([]);
+    }
   });
 
   it('Off looks at no image and writes no Distroless condition', async () => {
