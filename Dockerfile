@@ -8,7 +8,13 @@ WORKDIR /build
 COPY package.json package-lock.json ./
 # --ignore-scripts: nothing here needs an install script, and the `node`
 # devDependency would otherwise fetch a second Node binary the image already has.
-RUN npm install --no-fund --no-audit --ignore-scripts
+# The lock file is the truth, as in CI: an install that would change it fails the
+# build instead of bringing in versions nobody reviewed. (Not `npm ci`: the lock file
+# holds only the Linux builds of some optional packages, and ci calls that out of sync.)
+RUN cp package-lock.json /tmp/reviewed-lock.json \
+ && npm install --no-fund --no-audit --ignore-scripts \
+ && cmp -s package-lock.json /tmp/reviewed-lock.json \
+ || { echo "package-lock.json does not match package.json: commit the lock file npm install makes" >&2; exit 1; }
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npx tsc -p tsconfig.build.json \

@@ -40,6 +40,11 @@ describe('Dockerfile', () => {
     expect(stages[0]!.instructions.some((i) => i.keyword === 'RUN' && i.args.includes('tsc'))).toBe(true);
   });
 
+  it('installs what the lock file pins, and fails the build when an install would change it', () => {
+    const install = stages[0]!.instructions.find((i) => i.keyword === 'RUN' && i.args.includes('npm install'))!;
+    expect(install.args).toMatch(/cp package-lock\.json (\S+) .*npm install .*cmp -s package-lock\.json \1 .*exit 1/);
+  });
+
   it('runs on a distroless Node image', () => {
     expect(final.from).toMatch(/^gcr\.io\/distroless\/nodejs\d+-debian\d+(:nonroot)?$/);
   });
