@@ -1,5 +1,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { ImageVerdict, Platform } from '../image/types.js';
+import { verdictSummary, verdictTable, type InspectionResult } from '../image/format.js';
+import type { Platform } from '../image/types.js';
+import { formatProblem, type CheckedDocument } from './check.js';
+import type { Io } from './main.js';
 import { parsePlatform } from './run-options.js';
 
 // `distroless-operator inspect IMAGE...`, `validate --inspect`, and the plugin's
@@ -13,11 +16,11 @@ export interface RegistryFlags {
 }
 
 /** One image's verdict, or why it could not be read. */
-export type Inspected = { image: string; verdict: ImageVerdict } | { image: string; error: string };
+export type Inspected = InspectionResult;
 
 export function withRegistryFlags(command: Command): Command {
   return command
-    .addOption(new Option('--platform <os/arch>', 'the platform picked from a multi-platform image').default('linux/amd64').argParser(parsePlatform))
+    .addOption(new Option('--platform <os/arch[/variant]>', 'the platform picked from a multi-platform image').default('linux/amd64').argParser(parsePlatform))
     .addOption(new Option('--timeout <seconds>', 'time limit of one registry request').default(30_000, '30').argParser(secondsArg))
     .addOption(new Option('--insecure-registry <host>', 'a registry reached over plain HTTP (localhost is); repeatable').default([]).argParser((v: string, all: string[]) => [...all, v]));
 }
@@ -42,7 +45,9 @@ export async function inspectImages(images: string[], flags: RegistryFlags): Pro
     try {
       return { image, verdict: judge(await reader.read(await reader.resolve(image), CONTENT_POLICY)) };
     } catch (err) {
-      return { image, error: err instanceof Error ? err.message : String(err) };
+      // An ImageError's message starts with the image; the result names it already.
+      const message = err instanceof Error ? err.message : String(err);
+      return { image, error: message.startsWith(`${image}: `) ? message.slice(image.length + 2) : message };
     }
   };
   const results: Inspected[] = [];
@@ -50,35 +55,39 @@ export async function inspectImages(images: string[], flags: RegistryFlags): Pro
   return results;
 }
 
-/** What was found, in one line: what makes the image not distroless first. */
-export function summary(v: ImageVerdict): string {
-  const parts = [
-    v.shells.length ? `shells ${v.shells.join(', ')}` : 'no shell',
-    v.busybox ? `BusyBox ${v.busybox.version} at /${v.busybox.path} (${v.busybox.applets} applet links)` : '',
-    v.packageManagers.length ? `package managers ${v.packageManagers.join(', ')}` : 'no package manager',
-    metadataText(v),
-    `scanners: ${v.scannerVisibility}${v.unaccounted.length ? ` (${v.unaccounted.join(', ')} in no package database)` : ''}`,
-  ];
-  return parts.filter(Boolean).join('; ');
+/** What was found, in one line (see image/format.ts). */
+export const summary = verdictSummary;
+
+/** The verdicts as a table: IMAGE DIGEST DISTROLESS SHELLS PACKAGE MANAGERS METADATA SCANNERS USER. */
+export const inspectTable = verdictTable;
+
+/** Exit 1 when an image could not be read or, when distroless is required, is not distroless. */
+export function inspectFailed(results: Inspected[], requireDistroless: boolean): boolean {
+  return results.some((r) => 'error' in r || (requireDistroless && !r.verdict.distroless));
 }
 
-const metadataText = (v: ImageVerdict): string =>
-  v.packageMetadata.length ? v.packageMetadata.map((m) => `${m.format} ${m.packages === undefined ? '' : `(${m.packages} packages)`}`.trim()).join(', ') : 'no package metadata';
-
-const userText = (u: ImageVerdict['user']): string => `${u.configured || '(unset)'}${u.uid === undefined ? '' : ` uid ${u.uid}`}${u.nonRoot === false ? ' root' : ''}`;
-
-/** The verdicts as a table, as kubectl prints: IMAGE DIGEST DISTROLESS SHELLS PACKAGE-MANAGERS METADATA SCANNERS USER. */
-export function inspectTable(results: Inspected[]): string {
-  const rows = [['IMAGE', 'DIGEST', 'DISTROLESS', 'SHELLS', 'PACKAGE-MANAGERS', 'METADATA', 'SCANNERS', 'USER']];
-  for (const r of results) {
-    if ('error' in r) {
-      rows.push([r.image, '-', 'unknown', '-', '-', '-', '-', '-']); // why goes to stderr
-      continue;
-    }
-    const v = r.verdict;
-    const shells = [...v.shells, ...(v.busybox ? [`busybox ${v.busybox.version}`] : [])];
-    rows.push([r.image, v.digest.slice(0, 19), v.distroless ? 'yes' : 'no', shells.join(',') || '-', v.packageManagers.join(',') || '-', metadataText(v), v.scannerVisibility, userText(v.user)]);
+/**
+ * validate --inspect: reads each app's images, once each. A main image that is not
+ * distroless, or could not be read, is a problem at spec.app.image; the init image
+ * is reported, never judged (it is meant to be a full distro). True when no problem.
+ */
+export async function appImagesAreDistroless(checked: CheckedDocument[], flags: RegistryFlags, io: Io): Promise<boolean> {
+  const apps = checked.flatMap((c) => (c.app ? [{ doc: c.doc, app: c.app }] : []));
+  const images = [...new Set(apps.flatMap(({ app }) => [app.spec.app.image, app.spec.init.image]))];
+  const found = new Map((await inspectImages(images, flags)).map((r) => [r.image, r]));
+  let ok = true;
+  for (const { doc, app } of apps) {
+    const problem = mainImageProblem(found.get(app.spec.app.image)!);
+    if (problem) io.err(`${formatProblem(doc, { path: 'spec.app.image', message: problem })}\n`);
+    io.err(`${formatProblem(doc, { path: 'spec.init.image', message: initImageReport(found.get(app.spec.init.image)!) }, 'info')}\n`);
+    ok &&= !problem;
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return `${rows.map((r) => r.map((c, i) => c.padEnd(widths[i]! + 2)).join('').trimEnd()).join('\n')}\n`;
+  return ok;
 }
+
+function mainImageProblem(main: Inspected): string {
+  if ('error' in main) return `could not inspect ${main.image}: ${main.error}`;
+  return main.verdict.distroless ? '' : `${main.image} is not distroless: ${verdictSummary(main.verdict)}`;
+}
+
+const initImageReport = (init: Inspected): string => ('error' in init ? `could not inspect: ${init.error}` : `${init.image} (reported, not judged): ${verdictSummary(init.verdict)}`);

@@ -5,7 +5,7 @@ import { crdYaml } from '../api/crd.js';
 import { render } from '../render/pod.js';
 import { readDocuments } from './documents.js';
 import { checkDocuments, formatProblem, type CheckedDocument } from './check.js';
-import { inspectImages, inspectTable, summary, withRegistryFlags, type RegistryFlags } from './inspect.js';
+import { appImagesAreDistroless, inspectFailed, inspectImages, inspectTable, withRegistryFlags, type RegistryFlags } from './inspect.js';
 import { runCommand, type RunOptions } from './run-options.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -83,27 +83,10 @@ export function offlineCommands(io: Io, setExit: (code: number) => void): Comman
       io.err(`no DistrolessApp found in ${opts.filename.join(', ')}\n`);
       return setExit(EXIT_INVALID);
     }
-    if (opts.inspect && !(await imagesAreDistroless(checked, opts))) return setExit(EXIT_INVALID);
+    if (opts.inspect && !(await appImagesAreDistroless(checked, opts, io))) return setExit(EXIT_INVALID);
     const skipped = checked.length - apps;
     io.out(`${apps} DistrolessApp${apps === 1 ? '' : 's'} valid${skipped ? `, ${skipped} other document${skipped === 1 ? '' : 's'} skipped` : ''}\n`);
   });
-
-  /** validate --inspect: every main image read and judged; init images reported, not judged. */
-  async function imagesAreDistroless(checked: CheckedDocument[], flags: RegistryFlags): Promise<boolean> {
-    const apps = checked.filter((c) => c.app);
-    const images = [...new Set(apps.flatMap((c) => [c.app!.spec.app.image, c.app!.spec.init.image]))];
-    const found = new Map((await inspectImages(images, flags)).map((r) => [r.image, r]));
-    let ok = true;
-    for (const c of apps) {
-      const main = found.get(c.app!.spec.app.image)!;
-      const problem = 'error' in main ? `could not inspect ${main.image}: ${main.error}` : main.verdict.distroless ? '' : `${main.image} is not distroless: ${summary(main.verdict)}`;
-      if (problem) io.err(`${formatProblem(c.doc, { path: 'spec.app.image', message: problem })}\n`);
-      const init = found.get(c.app!.spec.init.image)!;
-      io.err(`${formatProblem(c.doc, { path: 'spec.init.image', message: 'error' in init ? `could not inspect: ${init.error}` : `${init.image} (reported, not judged): ${summary(init.verdict)}` }, 'info')}\n`);
-      ok &&= !problem;
-    }
-    return ok;
-  }
 
   return [renderCommand, validateCommand];
 }
@@ -127,8 +110,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       const results = await inspectImages(images, opts);
       io.out(opts.output === 'json' ? `${JSON.stringify(results, null, 2)}\n` : inspectTable(results));
       for (const r of results) if ('error' in r) io.err(`${r.image}: could not inspect: ${r.error}\n`);
-      const failed = results.some((r) => 'error' in r || (opts.requireDistroless && !r.verdict.distroless));
-      if (failed) setExit(EXIT_INVALID);
+      if (inspectFailed(results, opts.requireDistroless ?? false)) setExit(EXIT_INVALID);
     }),
   );
 

@@ -1,60 +1,85 @@
 import { resolvePath } from './paths.js';
-import type { ContentPolicy, FileEntry, ImageFiles, ImageVerdict, InspectedImage, PackageFormat } from './types.js';
+import type { ContentPolicy, FileEntry, ImageFiles, ImageVerdict, InspectedImage, PackageFormat, ScannerVisibility } from './types.js';
 
-// The judgement of an image from its files and config: pure. What counts as a shell,
-// a package manager and package metadata follows what Trivy and Syft read
-// (DESIGN section 9); language package managers (pip) are listed but do not make an
-// image "not distroless": the OS ones and the shells are what distroless removes.
+// The judgement of an image from its files and config: pure, no I/O. What counts as
+// package metadata follows what Trivy and Syft read (DESIGN section 9), so that
+// "Visible" means what a scanner would see. docs/image-inspection.md explains each field.
+//
+// `distroless` weighs shells (BusyBox included) and OS package managers only. A
+// language package manager (pip) is listed, not judged: it installs into a
+// language's own tree, a Python image cannot do without it, and it gives no shell;
+// what distroless removes, and what an init container replaces, is the OS's.
 
+/** Where shells and package managers live. `busybox`: Google's :debug images keep BusyBox and its applet links there, on PATH. */
 const BIN_DIRS = ['bin', 'usr/bin', 'sbin', 'usr/sbin', 'usr/local/bin', 'busybox'];
-const SHELLS = ['sh', 'bash', 'rbash', 'ash', 'dash', 'zsh', 'ksh', 'mksh', 'yash', 'csh', 'tcsh', 'fish', 'pwsh'];
-const OS_PACKAGE_MANAGERS = ['apt', 'apt-get', 'dpkg', 'apk', 'rpm', 'dnf', 'yum', 'microdnf'];
-const LANGUAGE_PACKAGE_MANAGERS = ['pip', 'pip3'];
+const SHELLS = ['sh', 'bash', 'rbash', 'ash', 'dash', 'zsh', 'ksh', 'mksh', 'yash', 'csh', 'tcsh', 'fish'];
+export const OS_PACKAGE_MANAGERS: readonly string[] = ['apt', 'apt-get', 'dpkg', 'apk', 'rpm', 'dnf', 'yum', 'microdnf'];
+export const LANGUAGE_PACKAGE_MANAGERS: readonly string[] = ['pip', 'pip3'];
 
 const DPKG_STATUS = 'var/lib/dpkg/status';
-const DPKG_STATUS_D = 'var/lib/dpkg/status.d/';
+const DPKG_STATUS_D = 'var/lib/dpkg/status.d';
+const DPKG_INFO = 'var/lib/dpkg/info';
 const APK_INSTALLED = 'lib/apk/db/installed';
 const RPM_DATABASES = ['var/lib/rpm', 'usr/lib/sysimage/rpm'].flatMap((dir) => ['Packages', 'Packages.db', 'rpmdb.sqlite'].map((f) => `${dir}/${f}`));
 const KEPT_FILES = new Set(['etc/os-release', 'usr/lib/os-release', DPKG_STATUS, APK_INSTALLED, 'etc/passwd']);
 
-/** OS libraries every scanner should see: the C library, its loader, OpenSSL. By file name, with the packages that ship them. */
+/**
+ * OS libraries a scanner should account for, by file name wherever they are (one an
+ * application bundles in /app/lib is as vulnerable as the OS's), with the names of
+ * the packages that ship them, for databases that keep no file lists.
+ */
 const OS_LIBRARIES: { file: RegExp; packages: RegExp }[] = [
-  { file: /^(libc\.so\.\d+|ld-linux[-\w.]*\.so\.\d+)$/, packages: /^(libc6|glibc|libc-bin)/ },
+  { file: /^(libc\.so\.\d+|libc-[\d.]+\.so|ld-linux[-\w.]*\.so\.\d+|ld-[\d.]+\.so)$/, packages: /^(libc6|glibc|libc-bin)/ },
   { file: /^(ld-musl-[\w-]+\.so\.1|libc\.musl-[\w-]+\.so\.1)$/, packages: /^musl/ },
   { file: /^(libssl|libcrypto)\.so\.[\d.]+$/, packages: /^(libssl|openssl|libcrypto)/ },
 ];
 
-/** What a reader keeps while streaming layers: the metadata files, and the bytes of programs BusyBox could hide in. */
+const MIB = 1024 * 1024;
+
+/**
+ * What a reader keeps while streaming layers: the metadata files (dpkg's file lists
+ * too, which say which package owns a library), and the bytes of the programs
+ * BusyBox could hide in. rpm's databases are binary: their presence is enough.
+ */
 export const CONTENT_POLICY: ContentPolicy = {
-  wantsContent: (path) => KEPT_FILES.has(path) || (path.startsWith(DPKG_STATUS_D) && !path.endsWith('.md5sums')),
-  maxContentBytes: 16 * 1024 * 1024,
-  scanForBusybox: (e) => e.size <= 8 * 1024 * 1024 && (basename(e.path).startsWith('busybox') || ((e.mode & 0o111) !== 0 && BIN_DIRS.includes(dirname(e.path)))),
+  wantsContent: (path) => KEPT_FILES.has(path) || dirname(path) === DPKG_STATUS_D || (dirname(path) === DPKG_INFO && path.endsWith('.list')),
+  maxContentBytes: 16 * MIB,
+  scanForBusybox: (e) => e.size <= 8 * MIB && (basename(e.path).startsWith('busybox') || ((e.mode & 0o111) !== 0 && BIN_DIRS.includes(dirname(e.path)))),
 };
 
 export function judge(image: InspectedImage): ImageVerdict {
   const { files } = image;
   const busybox = busyboxOf(files);
-  const shells = found(files, SHELLS);
-  const packageManagers = found(files, [...OS_PACKAGE_MANAGERS, ...LANGUAGE_PACKAGE_MANAGERS]).map((p) => basename(p));
-  const packageMetadata = metadataOf(files);
-  const unaccounted = unaccountedLibraries(files, packageMetadata.length > 0);
-  const osFiles = unaccounted.length > 0 || osLibraries(files).length > 0;
+  const shells = programs(files, SHELLS);
+  const packageManagers = [...new Set(programs(files, [...OS_PACKAGE_MANAGERS, ...LANGUAGE_PACKAGE_MANAGERS]).map(basename))];
+  const databases = readDatabases(files);
+  const libraries = osLibraries(files);
+  const unaccounted = libraries.filter((l) => !accountedFor(l, databases)).map((l) => `/${l.path}`);
   return {
     digest: image.digest,
     ...osRelease(files),
     shells,
     ...(busybox ? { busybox } : {}),
-    packageManagers: [...new Set(packageManagers)],
-    packageMetadata,
+    packageManagers,
+    packageMetadata: databases.metadata,
     user: userOf(image.config.user ?? '', files),
-    scannerVisibility: unaccounted.length > 0 ? 'Blind' : osFiles || packageMetadata.length > 0 ? 'Visible' : 'NoOS',
-    unaccounted: unaccounted.slice(0, 5).map((p) => `/${p}`),
+    scannerVisibility: visibility(libraries.length > 0, unaccounted.length > 0, databases.metadata.length > 0),
+    unaccounted: unaccounted.slice(0, 5),
     distroless: shells.length === 0 && !busybox && !packageManagers.some((p) => OS_PACKAGE_MANAGERS.includes(p)),
   };
 }
 
-/** Programs of these names in the usual directories, as absolute paths; one path per distinct file (`/bin/sh` and `/bin/dash` are one dash). */
-function found(files: ImageFiles, names: string[]): string[] {
+function visibility(osFiles: boolean, unaccounted: boolean, metadata: boolean): ScannerVisibility {
+  if (unaccounted) return 'Blind';
+  return osFiles || metadata ? 'Visible' : 'NoOS';
+}
+
+/**
+ * Programs of these names in the usual directories, as absolute paths. Links are
+ * followed (a dangling one is no program), and a file reached twice (`/bin/sh` and
+ * `/bin/dash`, or `/bin` and `/usr/bin` when /usr is merged) is named once.
+ */
+function programs(files: ImageFiles, names: readonly string[]): string[] {
   const seen = new Set<string>();
   const paths: string[] = [];
   for (const dir of BIN_DIRS) {
@@ -68,8 +93,10 @@ function found(files: ImageFiles, names: string[]): string[] {
   return paths;
 }
 
+/** The first file carrying BusyBox's banner, and how many links (applets) lead to it. */
 function busyboxOf(files: ImageFiles): ImageVerdict['busybox'] {
-  const [path, version] = [...files.busybox][0] ?? [];
+  // The reader also records the banner under each hard link's own path: the file itself is the one that is a file.
+  const [path, version] = [...files.busybox].find(([p]) => files.entries.get(p)?.kind === 'file') ?? [];
   if (!path || !version) return undefined;
   let applets = 0;
   for (const entry of files.entries.values()) {
@@ -78,73 +105,113 @@ function busyboxOf(files: ImageFiles): ImageVerdict['busybox'] {
   return { path, version, applets };
 }
 
-function metadataOf(files: ImageFiles): ImageVerdict['packageMetadata'] {
-  const found: ImageVerdict['packageMetadata'] = [];
-  const add = (format: PackageFormat, path: string, packages?: number) => found.push({ format, path, ...(packages === undefined ? {} : { packages }) });
-  const status = files.contents.get(DPKG_STATUS);
-  if (status !== undefined) add('dpkg', DPKG_STATUS, dpkgPackages(status).length);
-  const statusD = [...files.contents.keys()].filter((p) => p.startsWith(DPKG_STATUS_D));
-  if (statusD.length > 0) add('dpkg-status.d', DPKG_STATUS_D.slice(0, -1), statusD.length);
-  const apk = files.contents.get(APK_INSTALLED);
-  if (apk !== undefined) add('apk', APK_INSTALLED, apk.split('\n').filter((l) => l.startsWith('P:')).length);
-  // rpm's databases are binary (Berkeley DB, NDB, SQLite): their presence is what scanners need; the count is not read.
-  for (const db of RPM_DATABASES) if (files.entries.get(db)?.kind === 'file') add('rpm', db);
-  return found;
+/** The package databases of an image: what the verdict reports, and what accounts for a library. */
+interface Databases {
+  metadata: ImageVerdict['packageMetadata'];
+  /** Installed packages by name, each with the files it lists (resolved to the entries they reach), when the image keeps a list. */
+  packages: Map<string, Set<string> | undefined>;
+  /** An rpm database: binary, not read, so it is taken to account for every OS file. */
+  rpm: boolean;
 }
 
-/** Installed package names of a dpkg status file. */
-function dpkgPackages(status: string): string[] {
-  return status
-    .split(/\n\s*\n/)
-    .filter((p) => /^Status: install ok installed$/m.test(p))
-    .map((p) => /^Package: (\S+)$/m.exec(p)?.[1] ?? '');
+function readDatabases(files: ImageFiles): Databases {
+  const db: Databases = { metadata: [], packages: new Map(), rpm: false };
+  const report = (format: PackageFormat, path: string, packages?: number): void => {
+    db.metadata.push({ format, path, ...(packages === undefined ? {} : { packages }) });
+  };
+  const status = files.contents.get(DPKG_STATUS);
+  if (status !== undefined) report('dpkg', DPKG_STATUS, addDpkg(db, files, status, DPKG_INFO, '.list'));
+  const statusD = [...files.contents].filter(([p]) => dirname(p) === DPKG_STATUS_D && !p.endsWith('.md5sums'));
+  if (statusD.length > 0) report('dpkg-status.d', DPKG_STATUS_D, statusD.reduce((n, [, text]) => n + addDpkg(db, files, text, DPKG_STATUS_D, '.md5sums'), 0));
+  const apk = files.contents.get(APK_INSTALLED);
+  if (apk !== undefined) report('apk', APK_INSTALLED, addApk(db, files, apk));
+  for (const path of RPM_DATABASES) {
+    if (files.entries.get(path)?.kind !== 'file') continue;
+    report('rpm', path);
+    db.rpm = true;
+  }
+  return db;
 }
+
+/**
+ * Adds the installed packages of a dpkg status text, each with its file list when
+ * the image keeps one (`info/NAME[:ARCH].list`, or `status.d/NAME.md5sums` as
+ * Google's distroless has it); returns how many it added.
+ */
+function addDpkg(db: Databases, files: ImageFiles, status: string, listDir: string, listSuffix: string): number {
+  let added = 0;
+  for (const paragraph of status.split(/\n\s*\n/)) {
+    const name = /^Package: (\S+)$/m.exec(paragraph)?.[1];
+    const state = /^Status: (.*)$/m.exec(paragraph)?.[1];
+    // Trivy and Syft count what dpkg calls installed; a paragraph with no Status (status.d) is taken as installed.
+    if (!name || (state !== undefined && !/ installed$/.test(state))) continue;
+    const arch = /^Architecture: (\S+)$/m.exec(paragraph)?.[1];
+    const list = files.contents.get(`${listDir}/${name}${listSuffix}`) ?? files.contents.get(`${listDir}/${name}:${arch}${listSuffix}`);
+    // A .list names a path per line; an md5sums file a checksum, two spaces and the path.
+    db.packages.set(name, list === undefined ? undefined : librariesListed(files, list.split('\n').map((l) => l.replace(/^[0-9a-f]{32} {2}/, ''))));
+    added += 1;
+  }
+  return added;
+}
+
+/** Adds apk's packages (`P:` name, `F:` directory, `R:` file lines); returns how many. */
+function addApk(db: Databases, files: ImageFiles, installed: string): number {
+  let added = 0;
+  for (const block of installed.split(/\n\s*\n/)) {
+    const lines = block.split('\n');
+    const name = lines.find((l) => l.startsWith('P:'))?.slice(2);
+    if (!name) continue;
+    let dir = '';
+    const listed: string[] = [];
+    for (const line of lines) {
+      if (line.startsWith('F:')) dir = line.slice(2);
+      else if (line.startsWith('R:')) listed.push(`${dir}/${line.slice(2)}`);
+    }
+    db.packages.set(name, librariesListed(files, listed));
+    added += 1;
+  }
+  return added;
+}
+
+/** The OS libraries among listed paths, as the entries they reach: a list says `/lib/...` where a merged /usr keeps `usr/lib/...`. */
+function librariesListed(files: ImageFiles, listed: string[]): Set<string> {
+  const reached = new Set<string>();
+  for (const path of listed) {
+    if (!isOsLibrary(basename(path))) continue;
+    const entry = resolvePath(files.entries, path);
+    if (entry) reached.add(entry.path);
+  }
+  return reached;
+}
+
+const isOsLibrary = (name: string): boolean => OS_LIBRARIES.some((l) => l.file.test(name));
 
 function osLibraries(files: ImageFiles): FileEntry[] {
-  return [...files.entries.values()].filter((e) => e.kind === 'file' && OS_LIBRARIES.some((l) => l.file.test(basename(e.path))));
+  return [...files.entries.values()].filter((e) => e.kind === 'file' && isOsLibrary(basename(e.path)));
 }
 
-/** OS libraries no package database lists: by apk's own file list, else by the names of the packages that ship them. */
-function unaccountedLibraries(files: ImageFiles, hasMetadata: boolean): string[] {
-  const libraries = osLibraries(files);
-  if (!hasMetadata) return libraries.map((e) => e.path);
-  const names = packageNames(files);
-  const apkFiles = apkFileList(files.contents.get(APK_INSTALLED));
-  const rpm = RPM_DATABASES.some((db) => files.entries.has(db));
-  return libraries
-    .filter((e) => !rpm && !apkFiles.has(e.path))
-    .filter((e) => !OS_LIBRARIES.some((l) => l.file.test(basename(e.path)) && names.some((n) => l.packages.test(n))))
-    .map((e) => e.path);
-}
-
-function packageNames(files: ImageFiles): string[] {
-  const status = files.contents.get(DPKG_STATUS);
-  const statusD = [...files.contents.entries()].filter(([p]) => p.startsWith(DPKG_STATUS_D)).map(([, text]) => /^Package: (\S+)$/m.exec(text)?.[1] ?? '');
-  const apk = (files.contents.get(APK_INSTALLED) ?? '').split('\n').filter((l) => l.startsWith('P:')).map((l) => l.slice(2));
-  return [...(status ? dpkgPackages(status) : []), ...statusD, ...apk];
-}
-
-/** The files apk's database lists: `F:dir` then `R:name` lines. */
-function apkFileList(db: string | undefined): Set<string> {
-  const listed = new Set<string>();
-  let dir = '';
-  for (const line of (db ?? '').split('\n')) {
-    if (line.startsWith('F:')) dir = line.slice(2);
-    else if (line.startsWith('R:')) listed.add(dir ? `${dir}/${line.slice(2)}` : line.slice(2));
+/** By a package's file list when the image keeps one; else by the name of a package that ships such a library. */
+function accountedFor(library: FileEntry, db: Databases): boolean {
+  if (db.rpm) return true;
+  const family = OS_LIBRARIES.find((l) => l.file.test(basename(library.path)))!;
+  for (const [name, listed] of db.packages) {
+    if (listed ? listed.has(library.path) : family.packages.test(name)) return true;
   }
-  return listed;
+  return false;
 }
 
+/** ID, VERSION_ID and PRETTY_NAME of os-release: /etc's (often a link into /usr/lib) first, then /usr/lib's. */
 function osRelease(files: ImageFiles): Pick<ImageVerdict, 'os'> {
   const text = ['etc/os-release', 'usr/lib/os-release'].map((p) => files.contents.get(resolvePath(files.entries, p)?.path ?? '')).find((t) => t !== undefined);
-  if (!text) return {};
-  const fields = new Map([...text.matchAll(/^([A-Z_]+)=("?)(.*)\2$/gm)].map((m) => [m[1]!, m[3]!]));
+  const fields = new Map([...(text ?? '').matchAll(/^([A-Z_]+)=(["']?)(.*)\2$/gm)].map((m) => [m[1]!, m[3]!]));
   const id = fields.get('ID');
   if (!id) return {};
-  return { os: { id, ...(fields.get('VERSION_ID') ? { versionId: fields.get('VERSION_ID')! } : {}), ...(fields.get('PRETTY_NAME') ? { prettyName: fields.get('PRETTY_NAME')! } : {}) } };
+  const versionId = fields.get('VERSION_ID');
+  const prettyName = fields.get('PRETTY_NAME');
+  return { os: { id, ...(versionId ? { versionId } : {}), ...(prettyName ? { prettyName } : {}) } };
 }
 
-/** The configured user as a UID, looked up in /etc/passwd when it is a name; unset means root. */
+/** The configured user (`uid`, `name`, either with `:group`) as a UID; unset is root; a name is looked up in /etc/passwd. */
 function userOf(configured: string, files: ImageFiles): ImageVerdict['user'] {
   const name = configured.split(':')[0] ?? '';
   if (name === '') return { configured, uid: 0, nonRoot: false };
@@ -154,8 +221,7 @@ function userOf(configured: string, files: ImageFiles): ImageVerdict['user'] {
 
 function passwdUid(files: ImageFiles, name: string): number | undefined {
   const passwd = files.contents.get(resolvePath(files.entries, 'etc/passwd')?.path ?? '') ?? '';
-  const line = passwd.split('\n').find((l) => l.split(':')[0] === name);
-  const uid = line?.split(':')[2];
+  const uid = passwd.split('\n').find((l) => l.split(':')[0] === name)?.split(':')[2];
   return uid !== undefined && /^\d+$/.test(uid) ? Number(uid) : undefined;
 }
 
