@@ -20,9 +20,9 @@ export interface EnsureImagesOptions {
   keepRegistry?: boolean;
 }
 
-/** The catalog's images by name, with those of SAME_PACKAGE added to their partners; fails naming an unknown one. */
+/** The catalog's images by name (by default all but those built on demand), with those of SAME_PACKAGE added to their partners; fails naming an unknown one. */
 function selectImages(specs: ImageSpec[], names: string[] | undefined): ImageSpec[] {
-  const wanted = new Set(names ?? specs.map((s) => s.name));
+  const wanted = new Set(names ?? specs.filter((s) => !s.onDemand).map((s) => s.name));
   for (const pair of SAME_PACKAGE) if (pair.images.some((n) => wanted.has(n))) pair.images.forEach((n) => wanted.add(n));
   const unknown = [...wanted].filter((n) => !specs.some((s) => s.name === n));
   if (unknown.length) throw new Error(`no image named ${unknown.join(', ')}; the images are ${specs.map((s) => s.name).join(', ')}`);
@@ -39,7 +39,7 @@ function checkSamePackages(built: BuiltImage[]): void {
 }
 
 /**
- * Builds the named images (all of the catalog by default) and their bases, pushes
+ * Builds the named images (the catalog's, less its on-demand variants, by default) and their bases, pushes
  * them to the local registry (started when not running) and resolves with them, in
  * catalog order. An image the registry already holds with the same inputs is not
  * rebuilt. The first run takes minutes (registry and crane from Go modules, Debian

@@ -22,8 +22,14 @@ export interface ImageSpec {
   config: ImageConfig;
   /** What the image is, for the table and logs. */
   description: string;
-  /** distroless: no shell, no package manager, status.d metadata; full-distro: an init image with both. */
-  kind: 'distroless' | 'full-distro';
+  /**
+   * distroless: no shell, no package manager, status.d metadata; full-distro: an init
+   * image with both; variant: a distroless image altered on purpose (metadata removed,
+   * BusyBox added) for the image inspection tests.
+   */
+  kind: 'distroless' | 'full-distro' | 'variant';
+  /** Built only when named (ensureImages(names), build.ts --only): not by default, so the real node and CI do not pay for it. */
+  onDemand?: boolean;
 }
 
 export interface BuiltImage {

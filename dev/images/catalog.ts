@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ImageSpec } from './builder.js';
@@ -44,19 +45,71 @@ function caBundle(tree: string): void {
   for (const path of ['usr/share/ca-certificates', 'usr/sbin/update-ca-certificates', 'etc/ca-certificates']) rmSync(join(tree, path), { recursive: true, force: true });
 }
 
-const staticLayer = (): LayerRecipe =>
+const staticOptions = (): DebianLayerOptions => ({
+  name: 'distroless-static',
+  packages: ['base-files', 'netbase', 'tzdata', 'media-types', 'ca-certificates'],
+  libraries: false,
+  bottom: true,
+  files: ACCOUNTS,
+  dirs: [
+    { path: 'tmp', mode: 0o1777 },
+    { path: 'root', mode: 0o700 },
+    { path: 'home/nonroot', mode: 0o700, uid: 65532, gid: 65532 },
+  ],
+  finish: caBundle,
+});
+
+const staticLayer = (): LayerRecipe => debianLayer(staticOptions());
+
+/** distroless/base's packages, on distroless/static. */
+const BASE_PACKAGES = ['libc6', 'libssl3'];
+
+/**
+ * What an image made by copying files out of packages keeps: the files, without the
+ * metadata scanners read (the "cherry-picked" distroless pattern). Whatever the
+ * layer's packages, their files stay and their status.d entries go.
+ */
+function withoutPackageMetadata(tree: string): void {
+  rmSync(join(tree, 'var/lib/dpkg/status.d'), { recursive: true, force: true });
+}
+
+/** distroless/base's two layers made again without status.d: the same files, scanners blind to them. */
+const blindBaseLayers = (): LayerRecipe[] => [
   debianLayer({
-    name: 'distroless-static',
-    packages: ['base-files', 'netbase', 'tzdata', 'media-types', 'ca-certificates'],
+    ...staticOptions(),
+    name: 'distroless-static-blind',
+    finish: (tree) => {
+      caBundle(tree);
+      withoutPackageMetadata(tree);
+    },
+  }),
+  debianLayer({ name: 'distroless-base-blind', packages: BASE_PACKAGES, finish: withoutPackageMetadata }),
+];
+
+/**
+ * BusyBox as Google's :debug images add it: the binary at /busybox/busybox, a link
+ * per applet beside it (/busybox/sh among them), /busybox on PATH. Debian's static
+ * build (busybox-static), so it needs nothing of the base; its status.d entry stays,
+ * as any package's would. The applets are the ones the binary itself lists.
+ */
+function busyboxDirectory(tree: string): void {
+  const dir = join(tree, 'busybox');
+  mkdirSync(dir);
+  chmodSync(dir, 0o755);
+  renameSync(join(tree, 'usr/bin/busybox'), join(dir, 'busybox'));
+  rmdirSync(join(tree, 'usr/bin'));
+  const applets = execFileSync(join(dir, 'busybox'), ['--list'], { encoding: 'utf8' }).split('\n').filter((a) => a && a !== 'busybox').sort();
+  for (const applet of applets) symlinkSync('busybox', join(dir, applet));
+}
+
+const busyboxLayer = (): LayerRecipe =>
+  debianLayer({
+    name: 'busybox',
+    packages: ['busybox-static'],
     libraries: false,
-    bottom: true,
-    files: ACCOUNTS,
-    dirs: [
-      { path: 'tmp', mode: 0o1777 },
-      { path: 'root', mode: 0o700 },
-      { path: 'home/nonroot', mode: 0o700, uid: 65532, gid: 65532 },
-    ],
-    finish: caBundle,
+    // Its initramfs hooks serve a boot image, not a container.
+    drop: ['usr/share/initramfs-tools'],
+    finish: busyboxDirectory,
   });
 
 /** postgresql-15 and its libraries, without the JIT (llvmjit.so needs the 100 MB libLLVM; the server runs without it). */
@@ -150,7 +203,7 @@ export const catalog: ImageSpec[] = [
     tag: 'nonroot',
     description: 'distroless/static with libc6, libssl3 and their libraries',
     base: 'distroless/static',
-    layers: () => [debianLayer({ name: 'distroless-base', packages: ['libc6', 'libssl3'] })],
+    layers: () => [debianLayer({ name: 'distroless-base', packages: BASE_PACKAGES })],
     config: nonrootConfig,
   },
   {
@@ -196,6 +249,27 @@ export const catalog: ImageSpec[] = [
     base: 'distroless/base',
     layers: () => [debianLayer({ name: 'nginx', packages: ['nginx'], files: [{ path: 'etc/nginx/nginx.conf', content: NGINX_CONF }] })],
     config: { entrypoint: ['/usr/sbin/nginx'], cmd: ['-g', 'daemon off;'], user: NONROOT },
+  },
+  // Variants of distroless/base that image inspection is tested on (test/image/):
+  // built only when named, never by default.
+  {
+    name: 'distroless/base-blind',
+    kind: 'variant',
+    onDemand: true,
+    tag: 'nonroot',
+    description: 'distroless/base\'s files without /var/lib/dpkg/status.d: the cherry-picked pattern, scanners blind',
+    layers: blindBaseLayers,
+    config: nonrootConfig,
+  },
+  {
+    name: 'distroless/base-busybox',
+    kind: 'variant',
+    onDemand: true,
+    tag: 'nonroot',
+    description: 'distroless/base with Debian\'s busybox-static at /busybox/busybox and its applet links, as :debug images',
+    base: 'distroless/base',
+    layers: () => [busyboxLayer()],
+    config: { ...nonrootConfig, entrypoint: ['/busybox/sh'], env: { ...nonrootConfig.env, PATH: `${PATH}:/busybox` } },
   },
   // The examples' own programs, built from the source they ship (examples/*/), as
   // their Dockerfiles build them, and the migrate example's full-distro init step.
