@@ -61,7 +61,11 @@ export function customResourceDefinition(): JsonSchema {
           name: VERSION,
           served: true,
           storage: true,
-          subresources: { status: {} },
+          subresources: {
+            status: {},
+            // kubectl scale and the HorizontalPodAutoscaler read and write spec.replicas through it.
+            scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' },
+          },
           additionalPrinterColumns: [
             { name: 'Ready', type: 'string', jsonPath: `${readyCondition}.status`, description: 'Whether every desired Pod runs the current template and is Ready.' },
             { name: 'Replicas', type: 'string', jsonPath: '.status.replicaSummary', description: 'Ready/desired Pods.' },

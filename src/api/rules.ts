@@ -88,3 +88,6 @@ export function tagSaysShell(image: string): boolean {
   const tag = imageTag(image);
   return tag !== undefined && SHELL_IMAGE_TAG_RE.test(tag);
 }
+
+/** A percentage such as 25%, as a Deployment's maxSurge and a PodDisruptionBudget's minAvailable take it. */
+export const PERCENT_RE = '^[0-9]{1,9}%$';

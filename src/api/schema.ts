@@ -11,6 +11,7 @@ import {
   celNoShell,
   shellIn,
 } from './rules.js';
+import { disruptionBudget, rollingUpdate, service } from './workload.js';
 
 // The DistrolessApp v1alpha1 API. This file is the single source of truth: the CRD
 // in crds/ is generated from it, and the operator and the CLI validate with it.
@@ -443,7 +444,7 @@ const podTemplate = z
   .strict()
   .describe('Pod-level settings passed through to every Pod.');
 
-export const specSchema = z
+const specFields = z
   .object({
     replicas: z.int().min(0).max(MAX_REPLICAS).default(1).describe(`Number of Pods; 1 by default, 0 scales the app down, at most ${MAX_REPLICAS}.`),
     init: initContainer,
@@ -453,7 +454,24 @@ export const specSchema = z
     updateStrategy: z
       .enum(['RollingUpdate', 'Recreate'])
       .default('RollingUpdate')
-      .describe('RollingUpdate (the default) brings one new Pod to Ready before removing an old one; Recreate removes the old Pods first.'),
+      .describe('RollingUpdate (the default) replaces Pods at the pace rollingUpdate sets, by default one new Pod available before an old one goes; Recreate removes the old Pods first.'),
+    rollingUpdate: rollingUpdate.default({ maxSurge: 1, maxUnavailable: 0 }),
+    minReadySeconds: z
+      .int()
+      .min(0)
+      .max(MAX_INT32)
+      .default(0)
+      .describe('Seconds a Pod must have been Ready before it counts as available: to the rollout, the Ready condition and availableReplicas. 0 by default.'),
+    progressDeadlineSeconds: z
+      .int()
+      .min(1)
+      .max(MAX_INT32)
+      .optional()
+      .describe(
+        'Seconds a rollout may go without progress (a Pod created, becoming available or removed) before the app is Stalled with reason ProgressDeadlineExceeded; progress clears it. Unset: no deadline. Must exceed minReadySeconds.',
+      ),
+    disruptionBudget: disruptionBudget.optional(),
+    service: service.optional(),
     imagePolicy: z
       .enum(IMAGE_POLICIES)
       .default('Warn')
@@ -464,8 +482,23 @@ export const specSchema = z
           'Off: the image is not inspected. The init image is reported in status, never judged.',
       ),
   })
-  .strict()
-  .describe('Desired state of the app.');
+  .strict();
+
+export const specSchema = withRules(specFields, 'Desired state of the app.', [
+  {
+    cel: '!has(self.progressDeadlineSeconds) || self.progressDeadlineSeconds > self.minReadySeconds',
+    message: 'progressDeadlineSeconds must be more than minReadySeconds',
+    fieldPath: '.progressDeadlineSeconds',
+    holds: (s) => s.progressDeadlineSeconds === undefined || s.progressDeadlineSeconds > s.minReadySeconds,
+    explain: (s) => `${s.progressDeadlineSeconds} must be more than minReadySeconds (${s.minReadySeconds}): a Pod could not even become available in time`,
+  },
+  {
+    cel: '!has(self.service) || has(self.service.ports) || (has(self.app.ports) && size(self.app.ports) > 0)',
+    message: 'service needs ports: set service.ports, or app.ports for the Service to take them from',
+    fieldPath: '.service',
+    holds: (s) => !s.service || s.service.ports !== undefined || (s.app.ports?.length ?? 0) > 0,
+  },
+]);
 
 const inspectedImage = z
   .object({
@@ -502,6 +535,9 @@ export const statusSchema = z
     replicas: z.int().min(0).optional().describe('Pods that exist.'),
     readyReplicas: z.int().min(0).optional().describe('Pods that are Ready.'),
     updatedReplicas: z.int().min(0).optional().describe('Pods of the current template.'),
+    availableReplicas: z.int().min(0).optional().describe('Pods that have been Ready for at least spec.minReadySeconds.'),
+    selector: z.string().max(1024).optional().describe("The label selector of the app's Pods, serialized: what the scale subresource gives a HorizontalPodAutoscaler."),
+    lastProgressTime: z.string().optional().describe('When the rollout last made progress (a Pod created, becoming available or removed): what spec.progressDeadlineSeconds is measured from.'),
     templateHash: z.string().optional().describe('Hash of the current Pod template, as in the distroless.dev/template-hash label.'),
     replicaSummary: z.string().optional().describe('Ready and desired Pods as ready/desired, such as 2/3, for kubectl get.'),
     conditions: z

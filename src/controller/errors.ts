@@ -9,7 +9,7 @@ export type FailedWrite =
   /** Worth trying again with backoff: the server is down, busy or timed out. The status says it is being retried. */
   | 'retry';
 
-export type Write = 'create' | 'delete' | 'status';
+export type Write = 'create' | 'apply' | 'delete' | 'status';
 
 /**
  * The error policy, in one place. Pod names are deterministic, so AlreadyExists
@@ -19,16 +19,12 @@ export type Write = 'create' | 'delete' | 'status';
  * again until the spec or the namespace changes. Everything else is retried.
  */
 export function failedWrite(write: Write, err: unknown): FailedWrite {
-  switch (write) {
-    case 'create':
-      if (isAlreadyExists(err)) return 'done';
-      return isRefused(err) ? 'stalled' : 'retry';
-    case 'delete':
-      return isNotFound(err) || isConflict(err) ? 'done' : 'retry';
-    case 'status':
-      // The app was deleted meanwhile: nothing is left to describe.
-      return isNotFound(err) ? 'done' : 'retry';
-  }
+  // The app was deleted meanwhile: nothing is left to describe.
+  if (write === 'status') return isNotFound(err) ? 'done' : 'retry';
+  if (write === 'delete') return isNotFound(err) || isConflict(err) ? 'done' : 'retry';
+  if (write === 'create' && isAlreadyExists(err)) return 'done';
+  // A create, or a server-side apply of an owned object: refused as asked, or worth retrying.
+  return isRefused(err) ? 'stalled' : 'retry';
 }
 
 /** Forbidden (PodSecurity admission, a ResourceQuota, RBAC) or Invalid: the same request would be refused again. */

@@ -2,7 +2,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { DistrolessApp } from '../api/schema.js';
 import { podName } from '../render/names.js';
 import { render } from '../render/pod.js';
-import { hashOf, indexOf, isFinished, isOwnedBy, isReady, isTerminating, nameOf } from './pods.js';
+import { hashOf, indexOf, isFinished, isOwnedBy, isTerminating, nameOf, readySince } from './pods.js';
 
 /** One Pod the app controls, classified once. */
 export interface ObservedPod {
@@ -12,6 +12,8 @@ export interface ObservedPod {
   /** The replica index from its label; undefined when missing or not a number. */
   index: number | undefined;
   ready: boolean;
+  /** Ready for spec.minReadySeconds at least: what the rollout, availableReplicas and the Ready condition count. */
+  available: boolean;
   /** Its template-hash label is the app's current one. */
   ofCurrentTemplate: boolean;
 }
@@ -44,6 +46,10 @@ export interface Observation {
   updated: ObservedPod[];
   /** Names any cached Pod holds, the app's or not: they cannot be created now. */
   takenNames: ReadonlySet<string>;
+  /** When the observation was made: availability and the progress deadline are measured against it. */
+  now: Date;
+  /** Milliseconds until the next Ready Pod becomes available; undefined when none is waiting for it. */
+  nextAvailableInMs: number | undefined;
 }
 
 /**
@@ -51,12 +57,13 @@ export interface Observation {
  * reference names it). Pure. Pods controlled by another uid (an earlier app of
  * the same name) are not the app's: only their names count.
  */
-export function observe(app: DistrolessApp, pods: readonly V1Pod[]): Observation {
+export function observe(app: DistrolessApp, pods: readonly V1Pod[], now: Date): Observation {
   const { templateHash, pods: desired } = render(app);
+  const minReadyMs = app.spec.minReadySeconds * 1000;
   const owned = pods
     .filter((p) => isOwnedBy(p, app))
     .sort(byIndexThenName)
-    .map((pod) => classify(pod, templateHash));
+    .map((pod) => classify(pod, templateHash, availableInMs(pod, minReadyMs, now)));
   const observation: Observation = {
     app,
     templateHash,
@@ -70,6 +77,8 @@ export function observe(app: DistrolessApp, pods: readonly V1Pod[]): Observation
     old: [],
     updated: [],
     takenNames: new Set(pods.map(nameOf)),
+    now,
+    nextAvailableInMs: undefined,
   };
   for (const observed of owned) {
     if (isTerminating(observed.pod)) {
@@ -77,6 +86,7 @@ export function observe(app: DistrolessApp, pods: readonly V1Pod[]): Observation
       continue;
     }
     observation.live.push(observed);
+    if (observed.ready && !observed.available) observation.nextAvailableInMs = Math.min(observation.nextAvailableInMs ?? Infinity, observed.availableInMs);
     if (observed.ofCurrentTemplate) observation.updated.push(observed);
     groupOfLive(observed, app.metadata.name).push(observed);
   }
@@ -89,15 +99,29 @@ export function observe(app: DistrolessApp, pods: readonly V1Pod[]): Observation
   }
 }
 
-function classify(pod: V1Pod, templateHash: string): ObservedPod {
+function classify(pod: V1Pod, templateHash: string, availableInMs: number | undefined): ObservedPod & { availableInMs: number } {
   return {
     pod,
     name: nameOf(pod),
     uid: pod.metadata?.uid ?? '',
     index: indexOf(pod),
-    ready: isReady(pod),
+    ready: availableInMs !== undefined,
+    available: availableInMs === 0,
+    availableInMs: availableInMs ?? Infinity,
     ofCurrentTemplate: hashOf(pod) === templateHash,
   };
+}
+
+/**
+ * Milliseconds until a Ready Pod has been Ready for minReadySeconds (0: it has);
+ * undefined when it is not Ready. A Ready condition without a time counts as
+ * Ready long enough: there is nothing to wait from.
+ */
+function availableInMs(pod: V1Pod, minReadyMs: number, now: Date): number | undefined {
+  const since = readySince(pod);
+  if (since === undefined) return undefined;
+  if (minReadyMs === 0 || Number.isNaN(since)) return 0;
+  return Math.max(0, since + minReadyMs - now.getTime());
 }
 
 /** Has a template hash and a replica index, and the very name the renderer gives them. */

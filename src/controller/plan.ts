@@ -1,4 +1,5 @@
 import type { V1Pod } from '@kubernetes/client-node';
+import type { IntOrPercent, RollingUpdate } from '../api/workload.js';
 import type { Observation, ObservedPod } from './observe.js';
 
 export type Action = CreatePod | DeletePod;
@@ -29,14 +30,6 @@ export type DeleteReason =
   | 'RollingUpdate';
 
 /**
- * RollingUpdate runs at most this many live Pods above spec.replicas. One, like a
- * Deployment's smallest surge: a rollout costs one extra Pod's worth of quota
- * and node room (a namespace with a tight ResourceQuota still rolls), and a new
- * template that never becomes Ready makes one broken Pod, not spec.replicas of them.
- */
-export const MAX_SURGE = 1;
-
-/**
  * The writes that move an app one step towards its desired Pods. Pure: the same
  * app and Pods give the same actions whatever their order, and a converged app
  * (or one that is only waiting for Pods to start or to go) gives none.
@@ -49,19 +42,25 @@ export const MAX_SURGE = 1;
  * deleted, counted or replaced; the only heed paid to them is that a name one of
  * them holds is not created, since the API server would refuse it.
  *
- * RollingUpdate (maxUnavailable 0, maxSurge MAX_SURGE), per step:
- *  - old Pods that are not Ready serve nothing and go at once;
- *  - old Ready Pods go only while the Ready count stays at or above
- *    spec.replicas: `readyNew + readyOld - spec.replicas` of them may go, the
- *    highest index first, so each new Pod that becomes Ready releases one old Pod;
+ * RollingUpdate, with maxSurge and maxUnavailable resolved against
+ * spec.replicas (rolloutLimits), per step:
+ *  - old Pods that are not available serve nothing the budget counts, and go at once;
+ *  - old available Pods go only while the available count stays at or above
+ *    spec.replicas - maxUnavailable, the highest index first, so each new Pod
+ *    that becomes available releases one old Pod;
  *  - new Pods are created, lowest index first, while the live (non-terminating)
- *    Pods number at most spec.replicas + MAX_SURGE; once no old Ready Pod is
+ *    Pods number at most spec.replicas + maxSurge; once no old available Pod is
  *    left to protect, every missing new Pod is created at once.
- * It cannot deadlock: a step that plans nothing while old Ready Pods remain has
- * live Pods at the cap and no old Pod to release, so (counting) some new Pod is
- * not Ready yet; when it becomes Ready it releases an old Pod and a surge slot.
- * Old Pods only ever decrease, so the rollout ends once the new Pods are Ready,
- * and holds, every old Pod serving, while they never are.
+ * It cannot deadlock while maxSurge or maxUnavailable is above 0 (the schema
+ * refuses both 0, and rolloutLimits keeps it so after rounding): a step that
+ * plans nothing while old available Pods remain has no old Pod it may release,
+ * so the available Pods are at the floor, and live Pods at the cap; some new Pod
+ * is then not available yet, and when it becomes so it releases an old Pod and
+ * a surge slot. Old Pods only ever decrease, so the rollout ends once the new
+ * Pods are available, and holds, the floor serving, while they never are.
+ * The defaults (maxSurge 1, maxUnavailable 0) cost one extra Pod's worth of
+ * quota and node room, and a template that never becomes Ready makes one broken
+ * Pod, not spec.replicas of them.
  *
  * Recreate deletes every old Pod first and creates new ones only when none of
  * the old is left, terminating ones included.
@@ -95,14 +94,32 @@ function recreate({ owned, old }: Observation): RolloutStep {
 function rollingUpdate({ app, old }: Observation, kept: ObservedPod[]): RolloutStep {
   if (old.length === 0) return { leaving: [], createBudget: Infinity };
   const replicas = app.spec.replicas;
-  const [oldReady, oldUnready] = partition(old, (p) => p.ready);
-  const readyNew = kept.filter((p) => p.ready).length;
-  const removable = Math.max(0, readyNew + oldReady.length - replicas);
+  const { maxSurge, maxUnavailable } = rolloutLimits(app.spec.rollingUpdate, replicas);
+  const [oldAvailable, oldUnavailable] = partition(old, (p) => p.available);
+  const availableNew = kept.filter((p) => p.available).length;
+  const removable = Math.min(oldAvailable.length, Math.max(0, availableNew + oldAvailable.length - (replicas - maxUnavailable)));
   // The highest index goes first: old Pods are in index order.
-  const staying = oldReady.slice(0, oldReady.length - removable);
-  const leaving = [...oldUnready, ...oldReady.slice(oldReady.length - removable)];
-  const createBudget = staying.length > 0 ? Math.max(0, replicas + MAX_SURGE - (kept.length + staying.length)) : Infinity;
+  const staying = oldAvailable.slice(0, oldAvailable.length - removable);
+  const leaving = [...oldUnavailable, ...oldAvailable.slice(oldAvailable.length - removable)];
+  const createBudget = staying.length > 0 ? Math.max(0, replicas + maxSurge - (kept.length + staying.length)) : Infinity;
   return { leaving, createBudget };
+}
+
+/**
+ * maxSurge and maxUnavailable as Pod counts, as a Deployment resolves them: a
+ * percentage of spec.replicas, rounded up for the surge and down for the
+ * unavailable; when both come to 0, one Pod may be unavailable, so the rollout
+ * still moves.
+ */
+export function rolloutLimits({ maxSurge, maxUnavailable }: RollingUpdate, replicas: number): { maxSurge: number; maxUnavailable: number } {
+  const surge = countOf(maxSurge, replicas, Math.ceil);
+  const unavailable = Math.min(replicas, countOf(maxUnavailable, replicas, Math.floor));
+  return surge === 0 && unavailable === 0 ? { maxSurge: 0, maxUnavailable: 1 } : { maxSurge: surge, maxUnavailable: unavailable };
+}
+
+/** A count, or a percentage of `total` rounded as told. */
+export function countOf(value: IntOrPercent, total: number, round: (n: number) => number): number {
+  return typeof value === 'number' ? value : round((Number(value.slice(0, -1)) * total) / 100);
 }
 
 /** The missing desired Pods, lowest index first, within the budget; a name held by any Pod, terminating or foreign, waits. */

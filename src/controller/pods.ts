@@ -1,17 +1,17 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { LABEL_REPLICA_INDEX, LABEL_TEMPLATE_HASH } from '../render/pod.js';
 
-// Facts about one Pod, as the plan and the status need them.
+// Facts about one Pod, as the plan and the status need them; and whose an owned object is.
 
 /**
  * Only Pods with a controller reference to this very app (by uid, so not to an
  * earlier app of the same name) are ours to touch. An app without a uid (read
  * from a file, not the cluster) owns nothing.
  */
-export function isOwnedBy(pod: V1Pod, app: { metadata: { uid?: string } }): boolean {
+export function isOwnedBy(object: { metadata?: { ownerReferences?: { uid: string; controller?: boolean }[] } }, app: { metadata: { uid?: string } }): boolean {
   const uid = app.metadata.uid;
   if (!uid) return false;
-  return (pod.metadata?.ownerReferences ?? []).some((ref) => ref.controller === true && ref.uid === uid);
+  return (object.metadata?.ownerReferences ?? []).some((ref) => ref.controller === true && ref.uid === uid);
 }
 
 export const isTerminating = (pod: V1Pod): boolean => !!pod.metadata?.deletionTimestamp;
@@ -19,8 +19,19 @@ export const isTerminating = (pod: V1Pod): boolean => !!pod.metadata?.deletionTi
 export const isFinished = (pod: V1Pod): boolean => pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded';
 
 export function isReady(pod: V1Pod): boolean {
-  if (isTerminating(pod)) return false;
-  return (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+  return readySince(pod) !== undefined;
+}
+
+/**
+ * When the Pod became Ready, in epoch milliseconds (NaN when the condition has no
+ * time); undefined when it is not Ready, or terminating.
+ */
+export function readySince(pod: V1Pod): number | undefined {
+  if (isTerminating(pod)) return undefined;
+  const ready = (pod.status?.conditions ?? []).find((c) => c.type === 'Ready' && c.status === 'True');
+  if (!ready) return undefined;
+  const time = ready.lastTransitionTime as Date | string | undefined;
+  return time === undefined ? Number.NaN : new Date(time).getTime();
 }
 
 export const hashOf = (pod: V1Pod): string | undefined => pod.metadata?.labels?.[LABEL_TEMPLATE_HASH];

@@ -1,6 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { DistrolessAppStatus } from '../api/schema.js';
+import type { DistrolessApp, DistrolessAppStatus } from '../api/schema.js';
 import { validateApp, type FieldProblem } from '../api/validate.js';
 import type { EventRecorder } from '../kube/events.js';
 import { PODS } from '../kube/resources.js';
@@ -13,7 +13,9 @@ import { observe, type Observation } from './observe.js';
 import { recreateBlocked, takenName } from './taken.js';
 import { plan, type Action } from './plan.js';
 import { DISTROLESS_APPS } from './resources.js';
-import { computeStatus, invalidSpecStatus, newImageFinding, newStall, problemsMessage, stalledOf, statusEqual, type Outcome } from './status.js';
+import { OWNED_KINDS, planOwned, type OwnedAction, type OwnedKind, type OwnedObject } from './owned.js';
+import { writeOwned } from './owned-writes.js';
+import { computeStatus, deadlineInMs, invalidSpecStatus, newImageFinding, newStall, problemsMessage, stalledOf, statusEqual, type Outcome } from './status.js';
 
 /** A DistrolessApp as the cache holds it: not yet validated. */
 export interface StoredApp {
@@ -30,6 +32,8 @@ export interface ReconcilerDeps {
   podsOf: (key: string) => V1Pod[];
   rest: Rest;
   events: EventRecorder;
+  /** The cached objects of an owned kind (Service, PodDisruptionBudget) whose controller reference names the app. */
+  ownedOf: (kind: OwnedKind, key: string) => OwnedObject[];
   /** What is known of an image, answered from memory; inspection runs in the background. */
   lookupImage: (reference: string) => Lookup;
   now?: () => Date;
@@ -62,27 +66,42 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     }
     if (stored.status?.observedGeneration !== stored.metadata.generation) await warn(stored, parsed.warnings);
     const images = checkImages(parsed.app, deps.lookupImage, stored.status);
-    const observation = observe(parsed.app, deps.podsOf(key));
+    const observation = observe(parsed.app, deps.podsOf(key), now());
     const actions = images.hold ? allowedUnderHold(plan(observation)) : plan(observation);
-    const written = await write(stored, actions, observation, log);
-    const status = computeStatus(observation, { ...written, images }, stored.status, now());
+    const written = await write(stored, actions, ownedActions(parsed.app, key), observation, log);
+    const status = computeStatus(observation, { ...written, images }, stored.status, observation.now);
     await publish(stored, status, log);
     if (written.retry !== undefined) throw written.retry;
-    if (stalledOf(status)) return { requeueAfterMs: STALLED_RECHECK_MS };
-    return images.hold ? { requeueAfterMs: HELD_RECHECK_MS } : {};
+    return { requeueAfterMs: recheckInMs(parsed.app, status, images.hold !== undefined, observation) };
   };
 
-  /** Writes the plan in order; a refused Pod, a taken name or a failure worth retrying ends the round there. */
-  async function write(app: StoredApp, actions: Action[], observation: Observation, log: Logger): Promise<Written> {
-    const blocked = await recreateBlocked(deps.rest, app, actions, observation);
+  function ownedActions(app: DistrolessApp, key: string): OwnedAction[] {
+    // Under an image hold the owned objects are still kept: they select Pods, they run nothing.
+    return OWNED_KINDS.flatMap((kind) => planOwned(app, kind, deps.ownedOf(kind, key)));
+  }
+
+  /** When to look again without news from a watch: the earliest of the clocks this app waits on. */
+  function recheckInMs(app: DistrolessApp, status: DistrolessAppStatus, held: boolean, observation: Observation): number | undefined {
+    if (stalledOf(status)) return STALLED_RECHECK_MS;
+    const waits = [held ? HELD_RECHECK_MS : undefined, observation.nextAvailableInMs, deadlineInMs(app, status, observation.now)];
+    const soonest = Math.min(...waits.map((w) => w ?? Infinity));
+    return Number.isFinite(soonest) ? soonest : undefined;
+  }
+
+  /**
+   * Writes the plan in order, the Pods' then the owned objects'; a refused write,
+   * a taken name or a failure worth retrying ends the round there.
+   */
+  async function write(app: StoredApp, podActions: Action[], ownedActions: OwnedAction[], observation: Observation, log: Logger): Promise<Written> {
+    const blocked = await recreateBlocked(deps.rest, app, podActions, observation);
     if (blocked) return { created: 0, problem: blocked };
     let created = 0;
-    for (const action of actions) {
+    for (const action of podActions) {
       const result = await perform(app, action, log);
       if (result === 'created') created += 1;
       else if (result !== 'done') return { created, ...result };
     }
-    return { created };
+    return { created, ...(await writeOwned(deps.rest, app, ownedActions, log)) };
   }
 
   async function perform(app: StoredApp, action: Action, log: Logger): Promise<'created' | 'done' | Omit<Written, 'created'>> {

@@ -14,6 +14,7 @@ import type { ClientMetrics } from '../runtime/client-metrics.js';
 import { Controller } from '../runtime/controller.js';
 import type { Manager } from '../runtime/manager.js';
 import type { MetricsScope } from '../runtime/metrics.js';
+import { OWNED_KINDS, trimOwned, type OwnedObject } from './owned.js';
 import { trimPod } from './pods.js';
 import { createReconciler, type StoredApp } from './reconciler.js';
 import { APP_OWNER, DISTROLESS_APPS } from './resources.js';
@@ -42,7 +43,7 @@ export interface DistrolessAppControllerOptions {
 export function setupDistrolessAppController(manager: Manager, options: DistrolessAppControllerOptions): void {
   const { rest, namespaces, log } = options;
   const apps = cacheOf<StoredApp>(namespaces, { name: PLURAL, rest, type: DISTROLESS_APPS, log, onList: options.clientMetrics.onList(PLURAL) });
-  const appKeyOf = (pod: V1Pod) => controllerKey(pod, APP_OWNER);
+  const appKeyOf = (object: V1Pod | OwnedObject) => controllerKey(object, APP_OWNER);
   const pods = cacheOf<V1Pod>(namespaces, {
     name: 'pods',
     rest,
@@ -55,9 +56,27 @@ export function setupDistrolessAppController(manager: Manager, options: Distrole
     onList: options.clientMetrics.onList('pods'),
   });
 
+  // The Services and PodDisruptionBudgets the operator makes carry the same labels; kept trimmed, by app.
+  const owned = new Map(
+    OWNED_KINDS.map((kind) => [
+      kind,
+      cacheOf<OwnedObject>(namespaces, {
+        name: kind.type.plural,
+        rest,
+        type: kind.type,
+        labelSelector: `${LABEL_MANAGED_BY}=${MANAGER},${LABEL_APP}`,
+        indexBy: appKeyOf,
+        transform: (object) => (appKeyOf(object) === undefined ? undefined : trimOwned(object)),
+        log,
+        onList: options.clientMetrics.onList(kind.type.plural),
+      }),
+    ]),
+  );
+
   const reconcile = createReconciler({
     getApp: (key) => apps.get(key),
     podsOf: (key) => pods.byIndex(key),
+    ownedOf: (kind, key) => owned.get(kind)?.byIndex(key) ?? [],
     rest,
     events: new EventRecorder(rest, MANAGER, options.identity, log),
     lookupImage: (reference) => options.images.lookup(reference),
@@ -68,6 +87,8 @@ export function setupDistrolessAppController(manager: Manager, options: Distrole
       const key = appKeyOf(pod);
       return key ? [key] : [];
     });
+  // An owned object changed or removed by someone else is put back.
+  for (const cache of owned.values()) controller.watches(cache, (object) => [appKeyOf(object)].filter((k) => k !== undefined));
 
   // An image inspected (or failing) is news for every app that runs it.
   options.images.subscribe((reference) => {
@@ -76,6 +97,7 @@ export function setupDistrolessAppController(manager: Manager, options: Distrole
 
   manager.addCache(apps);
   manager.addCache(pods);
+  for (const cache of owned.values()) manager.addCache(cache);
   manager.addController(controller);
   registerAppStates(apps, options.metrics);
 }

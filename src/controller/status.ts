@@ -1,15 +1,24 @@
 import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
-import { MAX_CONDITION_MESSAGE, type Condition, type DistrolessAppStatus } from '../api/schema.js';
+import { MAX_CONDITION_MESSAGE, type Condition, type DistrolessApp, type DistrolessAppStatus } from '../api/schema.js';
 import type { FieldProblem } from '../api/validate.js';
 import { canonicalJson } from '../render/hash.js';
-import { INIT_CONTAINER } from '../render/pod.js';
+import { INIT_CONTAINER, selectorLabels } from '../render/pod.js';
 import type { DistrolessCondition, ImageCheck } from './images.js';
 import type { Observation, ObservedPod } from './observe.js';
+import type { OwnedKind } from './owned.js';
 import { nameOf } from './pods.js';
 
 /** Something wrong that a human must fix; becomes Stalled=True with this reason. */
 export interface Problem {
-  reason: 'InvalidSpec' | 'PodRejected' | 'PodNameTaken' | 'InitContainerFailed' | 'ImagePullFailed' | 'ImageNotDistroless' | 'ImageInspectionFailed';
+  reason:
+    | 'InvalidSpec'
+    | 'PodRejected'
+    | 'PodNameTaken'
+    | 'InitContainerFailed'
+    | 'ImagePullFailed'
+    | 'ImageNotDistroless'
+    | 'ImageInspectionFailed'
+    | `${OwnedKind['kind']}${'Rejected' | 'NameTaken'}`;
   message: string;
 }
 
@@ -46,21 +55,62 @@ export const RETRY_REASON = 'ProgressingWithRetry';
 export function computeStatus(observation: Observation, outcome: Outcome, previous: DistrolessAppStatus | undefined, now: Date): DistrolessAppStatus {
   const { app, live, updated } = observation;
   const desired = app.spec.replicas;
-  const readyCurrent = updated.filter((p) => p.ready && (p.index ?? Infinity) < desired).length;
+  const availableCurrent = updated.filter((p) => p.available && (p.index ?? Infinity) < desired).length;
   const generation = app.metadata.generation ?? 0;
-  return {
-    observedGeneration: generation,
+  const counts = {
+    templateHash: observation.templateHash,
     replicas: live.length + outcome.created,
     readyReplicas: live.filter((p) => p.ready).length,
+    availableReplicas: live.filter((p) => p.available).length,
     updatedReplicas: updated.length + outcome.created,
-    templateHash: observation.templateHash,
-    replicaSummary: `${readyCurrent}/${desired}`,
+  };
+  const lastProgressTime = progressTime(counts, previous, now);
+  const progress = { availableCurrent, lastProgressTime };
+  return {
+    observedGeneration: generation,
+    ...counts,
+    selector: selectorOf(app.metadata.name),
+    replicaSummary: `${availableCurrent}/${desired}`,
+    lastProgressTime,
     conditions: [
-      ...conditionsFor(verdictOf(observation, outcome, readyCurrent), generation, previous, now),
+      ...conditionsFor(verdictOf(observation, outcome, progress), generation, previous, now),
       ...distrolessCondition(outcome.images?.condition, generation, previous, now),
     ],
     images: outcome.images?.images,
   };
+}
+
+/** The Pods' label selector as the scale subresource serves it (labelSelectorPath): the HorizontalPodAutoscaler parses it. */
+export const selectorOf = (appName: string): string =>
+  Object.entries(selectorLabels(appName))
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+
+type Counts = Pick<DistrolessAppStatus, 'templateHash' | 'replicas' | 'availableReplicas' | 'updatedReplicas'>;
+
+/**
+ * When the rollout last moved: now, if the template or the Pods created, updated
+ * or available changed since the previous status; else what it said. Ready Pods
+ * alone do not count, so a Pod flapping its readiness before minReadySeconds
+ * does not keep a stuck rollout from its deadline.
+ */
+function progressTime(counts: Counts, previous: DistrolessAppStatus | undefined, now: Date): string {
+  const keys = ['templateHash', 'replicas', 'availableReplicas', 'updatedReplicas'] as const;
+  const moved = !previous?.lastProgressTime || keys.some((k) => previous[k] !== counts[k]);
+  return moved ? timestamp(now) : previous.lastProgressTime!;
+}
+
+/**
+ * Milliseconds until a rollout that makes no progress passes spec.progressDeadlineSeconds,
+ * so the reconciler looks again then; undefined without a deadline, or once it has passed
+ * (the status says so) or the app is Ready.
+ */
+export function deadlineInMs(app: DistrolessApp, status: DistrolessAppStatus, now: Date): number | undefined {
+  const seconds = app.spec.progressDeadlineSeconds;
+  const ready = status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+  if (seconds === undefined || ready || !status.lastProgressTime || stalledOf(status)) return undefined;
+  return Math.max(0, Date.parse(status.lastProgressTime) + seconds * 1000 - now.getTime()) + 1000;
 }
 
 /** The Distroless condition, when the image policy inspects images. */
@@ -83,19 +133,27 @@ export function newImageFinding(previous: DistrolessAppStatus | undefined, next:
   return news && stalledOf(next)?.reason !== 'ImageNotDistroless' ? found : undefined;
 }
 
-function verdictOf(observation: Observation, outcome: Outcome, readyCurrent: number): Verdict {
-  const desired = observation.app.spec.replicas;
+function verdictOf(observation: Observation, outcome: Outcome, { availableCurrent, lastProgressTime }: { availableCurrent: number; lastProgressTime: string }): Verdict {
+  const { app, now } = observation;
+  const desired = app.spec.replicas;
   const hold = outcome.images?.hold;
   const problem = stallOf(observation, outcome);
   if (problem) return { state: 'stalled', reason: problem.reason, message: problem.message };
   if (outcome.retrying) return { state: 'progressing', reason: RETRY_REASON, message: outcome.retrying };
   if (hold) return { state: 'progressing', reason: hold.reason, message: hold.message };
   const live = observation.live.length + outcome.created;
-  if (readyCurrent === desired && live === desired) return { state: 'ready', message: `${desired} of ${desired} pods ready` };
+  const counted = `${availableCurrent} of ${desired} pods ${app.spec.minReadySeconds > 0 ? 'available' : 'ready'}`;
+  if (availableCurrent === desired && live === desired) return { state: 'ready', message: counted };
+  const deadline = app.spec.progressDeadlineSeconds;
+  if (deadline !== undefined && now.getTime() - Date.parse(lastProgressTime) >= deadline * 1000) {
+    return { state: 'stalled', reason: DEADLINE_EXCEEDED, message: `the rollout made no progress for ${deadline}s (progressDeadlineSeconds), since ${lastProgressTime}: ${counted}` };
+  }
   const updated = observation.updated.length + outcome.created;
   const reason = progressReason({ live, updated, finished: observation.finished.length, desired });
-  return { state: 'progressing', reason, message: `${readyCurrent} of ${desired} pods ready` };
+  return { state: 'progressing', reason, message: counted };
 }
+
+export const DEADLINE_EXCEEDED = 'ProgressDeadlineExceeded';
 
 /** What needs a human, most pressing first: a refused write, an image the policy refuses, a failing Pod. */
 function stallOf(observation: Observation, outcome: Outcome): { reason: string; message: string } | undefined {
@@ -189,6 +247,9 @@ export function problemsMessage(problems: FieldProblem[], limit = MAX_CONDITION_
   return text;
 }
 
+/** RFC 3339 to the second, as the API server writes times. */
+const timestamp = (now: Date): string => now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
 /** The text, cut to the limit with an ellipsis when it is longer. */
 const fitted = (text: string, limit = MAX_CONDITION_MESSAGE): string => (text.length <= limit ? text : `${text.slice(0, limit - 1)}…`);
 
@@ -200,7 +261,7 @@ function condition(
   now: Date,
 ): Condition {
   const before = previous?.conditions?.find((c) => c.type === type);
-  const lastTransitionTime = before && before.status === status ? before.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const lastTransitionTime = before && before.status === status ? before.lastTransitionTime : timestamp(now);
   return { type, status, observedGeneration, lastTransitionTime, reason, message: fitted(message) };
 }
 

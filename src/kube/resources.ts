@@ -22,6 +22,8 @@ export interface ResourceRef {
 
 export const PODS: ResourceType = { group: '', version: 'v1', plural: 'pods' };
 export const EVENTS: ResourceType = { group: '', version: 'v1', plural: 'events' };
+export const SERVICES: ResourceType = { group: '', version: 'v1', plural: 'services' };
+export const PODDISRUPTIONBUDGETS: ResourceType = { group: 'policy', version: 'v1', plural: 'poddisruptionbudgets' };
 export const LEASES: ResourceType = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases' };
 
 export const apiVersionOf = (type: ResourceType): string => (type.group ? `${type.group}/${type.version}` : type.version);

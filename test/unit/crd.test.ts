@@ -61,7 +61,10 @@ describe('generated CRD', () => {
     expect(crd.metadata.name).toBe('distrolessapps.distroless.dev');
     expect(crd.spec.scope).toBe('Namespaced');
     expect(crd.spec.names).toMatchObject({ kind: 'DistrolessApp', plural: 'distrolessapps', singular: 'distrolessapp', shortNames: ['dla'], categories: ['all'] });
-    expect(version.subresources).toEqual({ status: {} });
+    expect(version.subresources).toEqual({
+      status: {},
+      scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' },
+    });
     expect(version.additionalPrinterColumns.map((c) => c.name)).toEqual(['Ready', 'Replicas', 'Status', 'Age']);
   });
 

@@ -11,8 +11,8 @@ import { validApp, type Manifest } from '../../fixtures/invalid-apps.js';
 // Factories and a tiny simulated cluster for the pure controller tests.
 
 /** The plan for an app and the Pods the cache holds for it. */
-export function planFor({ app, pods }: { app: DistrolessApp; pods: V1Pod[] }): Action[] {
-  return plan(observe(app, pods));
+export function planFor({ app, pods, now = new Date() }: { app: DistrolessApp; pods: V1Pod[]; now?: Date }): Action[] {
+  return plan(observe(app, pods, now));
 }
 
 export interface StatusCase {
@@ -27,7 +27,7 @@ export interface StatusCase {
 
 /** The status for an app, its cached Pods and what this round's writes came to (nothing, unless said). */
 export function statusFor({ app, pods, now, previous, problem, created = 0, retrying }: StatusCase): DistrolessAppStatus {
-  return computeStatus(observe(app, pods), { created, problem, retrying }, previous, now);
+  return computeStatus(observe(app, pods, now), { created, problem, retrying }, previous, now);
 }
 
 export const APP_UID = 'uid-of-the-app';

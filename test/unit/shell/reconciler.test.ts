@@ -4,7 +4,9 @@ import { createReconciler, type StoredApp } from '../../../src/controller/reconc
 import type { Lookup } from '../../../src/image/inspector.js';
 import { ImageError, type ImageErrorCode, type ImageVerdict } from '../../../src/image/types.js';
 import { EventRecorder } from '../../../src/kube/events.js';
+import type { OwnedObject } from '../../../src/controller/owned.js';
 import { render } from '../../../src/render/pod.js';
+import { renderDisruptionBudget } from '../../../src/render/workload.js';
 import { validApp } from '../../fixtures/invalid-apps.js';
 import { APP_UID, existing, makeApp } from '../controller/world.js';
 import { FakeRest, capturingLogger, serverError, type Answer } from './fake-rest.js';
@@ -24,12 +26,14 @@ async function reconcileOnce(
   pods: V1Pod[],
   answer: Answer,
   lookupImage: (reference: string) => Lookup = () => ({ state: 'pending' }),
+  owned: (OwnedObject & { kind?: string })[] = [],
 ): Promise<{ rest: FakeRest; result: Promise<unknown>; lines: Record<string, unknown>[] }> {
   const rest = new FakeRest(answer);
   const { log, lines } = capturingLogger();
   const reconcile = createReconciler({
     getApp: () => app,
     podsOf: () => pods,
+    ownedOf: (kind) => owned.filter((o) => o.kind === kind.kind),
     rest,
     events: new EventRecorder(rest, 'distroless-operator', 'test', log),
     lookupImage,
@@ -191,9 +195,11 @@ describe('reconcile: the error policy of writes', () => {
   it('a converged app costs no write at all', async () => {
     const app = storedApp(2);
     const pods = render(makeApp((m) => (m.spec.replicas = 2))).pods.map((p) => existing(p));
-    const first = await reconcileOnce(app, pods, () => ({}));
+    // Two replicas: the app has its PodDisruptionBudget too.
+    const budget = renderDisruptionBudget(makeApp((m) => (m.spec.replicas = 2))) as OwnedObject;
+    const first = await reconcileOnce(app, pods, () => ({}), undefined, [budget]);
     const converged = { ...app, status: statusWritten(first.rest) };
-    const { rest, result } = await reconcileOnce(converged, pods, () => ({}));
+    const { rest, result } = await reconcileOnce(converged, pods, () => ({}), undefined, [budget]);
     await expect(result).resolves.toEqual({});
     expect(rest.sent).toEqual([]);
   });
