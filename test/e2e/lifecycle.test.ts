@@ -4,6 +4,9 @@ import { startOperator, type OperatorProcess } from '../../dev/operator-process.
 import { waitFor } from '../../dev/wait-for.js';
 import { createNamespace, getJson, kubectl, kubectlOk, run, serviceAccountKubeconfig, testKubeconfig } from '../integration/helpers.js';
 import { condition, type List, type ServedApp } from '../integration/served.js';
+import { recordWatch } from '../integration/watch.js';
+import { kstatus } from '../gitops/kstatus.js';
+import { argoHealth } from '../gitops/argocd.js';
 
 // What happens to apps over time in real containers: an init step that really
 // fails, a liveness probe that really fails, a rollout, and a debug container that
@@ -18,7 +21,7 @@ let ns: string;
 let operator: OperatorProcess | undefined;
 
 /** A go-static app on the real node: the init step writes the server's config, the server serves it. */
-function goStatic(name: string, options: { greeting?: string; initScript?: string; replicas?: number; liveness?: object } = {}): object {
+function goStatic(name: string, options: { greeting?: string; initScript?: string; replicas?: number; liveness?: object; readiness?: object; progressDeadlineSeconds?: number } = {}): object {
   const script = options.initScript ?? `printf 'listen: ":8080"\\nlog_level: "info"\\ngreeting: "%s"\\n' "$GREETING" > /config/server.yaml`;
   return {
     apiVersion: 'distroless.dev/v1alpha1',
@@ -26,12 +29,13 @@ function goStatic(name: string, options: { greeting?: string; initScript?: strin
     metadata: { name, namespace: ns },
     spec: {
       replicas: options.replicas ?? 1,
+      ...(options.progressDeadlineSeconds ? { progressDeadlineSeconds: options.progressDeadlineSeconds } : {}),
       init: { image: INIT_IMAGE, command: ['sh', '-c', script], env: [{ name: 'GREETING', value: options.greeting ?? 'hello' }] },
       app: {
         image: APP_IMAGE,
         command: ['/app/server', '--config', '/config/server.yaml'],
         ports: [{ name: 'http', containerPort: 8080 }],
-        readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 1 },
+        readinessProbe: options.readiness ?? { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 1 },
         ...(options.liveness ? { livenessProbe: options.liveness } : {}),
       },
       shared: { mountPath: '/config', readOnlyInApp: true },
@@ -111,6 +115,34 @@ describe('apps over time on the real node', () => {
     expect(done.filter((p) => !p.metadata?.deletionTimestamp).every((p) => !oldNames.has(p.metadata!.name))).toBe(true);
     const pod = done.find(isReady)!;
     expect((await run('curl', ['-sS', '--max-time', '10', `http://${pod.status!.podIP}:8080/`])).stdout).toBe('after\n');
+  }, SLOW_MS);
+
+  it('a Pod that never becomes Ready stalls the app with ProgressDeadlineExceeded past progressDeadlineSeconds, a good spec makes it Ready, and kstatus and Argo CD agree throughout', async () => {
+    const apps = await recordWatch<ServedApp>(`/apis/distroless.dev/v1alpha1/namespaces/${ns}/distrolessapps`, { fieldSelector: 'metadata.name=deadline' });
+    // Nothing listens on 9999: the container runs, and the kubelet never calls it Ready.
+    await apply(goStatic('deadline', { progressDeadlineSeconds: 10, readiness: { tcpSocket: { port: 9999 }, periodSeconds: 1 } }));
+    const stalled = await until('deadline', 'Stalled', 'ProgressDeadlineExceeded');
+    expect(condition(stalled, 'Stalled')!.message).toMatch(/the rollout made no progress for 10s \(progressDeadlineSeconds\)/);
+    expect(condition(stalled, 'Ready')).toMatchObject({ status: 'False', reason: 'ProgressDeadlineExceeded' });
+    // Stalled at the deadline, not a resync later: the reconciler looks again when it passes.
+    const late = Date.parse(condition(stalled, 'Stalled')!.lastTransitionTime!) - Date.parse(stalled.status!.lastProgressTime!);
+    expect(late).toBeGreaterThanOrEqual(10_000);
+    expect(late).toBeLessThanOrEqual(15_000);
+    expect((await pods('deadline'))[0]!.status!.containerStatuses![0]!.state!.running).toBeDefined();
+
+    await apply(goStatic('deadline', { progressDeadlineSeconds: 10 }));
+    await until('deadline', 'Ready', 'Ready');
+    const ready = await app('deadline');
+    expect(condition(ready, 'Stalled')!.status).toBe('False');
+    apps.stop();
+
+    const versions = apps.events.filter((e) => e.type === 'ADDED' || e.type === 'MODIFIED').map((e) => e.object).filter((v) => v.status !== undefined);
+    const kstatusSays = kstatus(versions);
+    const same = { Current: 'Healthy', InProgress: 'Progressing', Failed: 'Degraded' } as Record<string, string>;
+    versions.forEach((v, i) => expect(`${v.metadata.resourceVersion}: ${argoHealth(v).status}`).toBe(`${v.metadata.resourceVersion}: ${same[kstatusSays[i]!.status]}`));
+    const told = kstatusSays.map((k) => k.status).filter((k, i, all) => i === 0 || all[i - 1] !== k);
+    expect(told).toEqual(['InProgress', 'Failed', 'InProgress', 'Current']);
+    expect(kstatusSays.find((k) => k.status === 'Failed')!.message).toContain('no progress for 10s');
   }, SLOW_MS);
 
   it("kubectl distroless debug starts a container as the app's UID that lists the shared volume and cannot write the app's root", async () => {

@@ -70,6 +70,11 @@ describe('config/ kustomize bases', () => {
     expect(await can('create', 'pods', 'default')).toBe('no');
     expect(await can('list', 'distrolessapps.distroless.dev', 'default')).toBe('no');
     expect(await can('get', 'secrets', 'distroless-apps')).toBe('no');
+    // Services and PodDisruptionBudgets are server-side applied: patch, never create or update.
+    expect(await can('patch', 'services', 'distroless-apps')).toBe('yes');
+    expect(await can('delete', 'poddisruptionbudgets.policy', 'distroless-apps')).toBe('yes');
+    expect(await can('update', 'services', 'distroless-apps')).toBe('no');
+    expect(await can('patch', 'distrolessapps.distroless.dev', 'distroless-apps', '--subresource=scale')).toBe('no');
     const deployment = await getJson<{ spec: { template: { spec: { containers: { args: string[] }[] } } } }>(['get', 'deployment', 'distroless-operator', '-n', 'distroless-apps', '-o', 'json']);
     expect(deployment.spec.template.spec.containers[0]!.args).toContain('--namespaces=$(POD_NAMESPACE)');
     await kubectl(['delete', 'namespace', 'distroless-apps', '--wait=false']);

@@ -52,7 +52,7 @@ const podReady = (pod: ServedPod) => !pod.metadata.deletionTimestamp && (pod.sta
 
 /**
  * App writes as the API server counts them: successful Pod creates and deletes,
- * and any successful DistrolessApp write. Refused ones (a stalled app's retries)
+ * and any successful DistrolessApp, Service or PodDisruptionBudget write. Refused ones (a stalled app's retries)
  * change nothing and are left out.
  */
 async function appWritesAtServer(): Promise<number> {
@@ -60,7 +60,11 @@ async function appWritesAtServer(): Promise<number> {
   let total = 0;
   for (const code of ['200', '201', '202']) {
     for (const verb of ['POST', 'DELETE']) total += sumMetric(metrics, 'apiserver_request_total', { resource: 'pods', subresource: '', verb, code });
-    for (const verb of ['POST', 'PUT', 'PATCH', 'DELETE', 'APPLY']) total += sumMetric(metrics, 'apiserver_request_total', { group: 'distroless.dev', resource: 'distrolessapps', verb, code });
+    for (const verb of ['POST', 'PUT', 'PATCH', 'DELETE', 'APPLY']) {
+      total += sumMetric(metrics, 'apiserver_request_total', { group: 'distroless.dev', resource: 'distrolessapps', verb, code });
+      total += sumMetric(metrics, 'apiserver_request_total', { resource: 'services', subresource: '', verb, code });
+      total += sumMetric(metrics, 'apiserver_request_total', { group: 'policy', resource: 'poddisruptionbudgets', subresource: '', verb, code });
+    }
   }
   return total;
 }
@@ -308,9 +312,11 @@ describe('the operator', () => {
     expect(still.metadata.deletionTimestamp).toBeUndefined();
   });
 
-  it('costs zero writes for 50 converged apps, over full resyncs and across a restart', async () => {
+  it('costs zero writes for 50 converged apps, with Services and PodDisruptionBudgets, over full resyncs and across a restart', async () => {
     const ns = await createNamespace('op-idle');
-    await apply(ns, ...Array.from({ length: 50 }, (_, i) => app(`idle-${i}`)));
+    // Every tenth app has 2 replicas (so a PodDisruptionBudget) and a Service; the rest are plain.
+    const withEverything = (m: Manifest) => ((m.spec.replicas = 2), (m.spec.service = { type: 'NodePort' }), (m.spec.rollingUpdate = { maxSurge: '25%' }));
+    await apply(ns, ...Array.from({ length: 50 }, (_, i) => app(`idle-${i}`, i % 10 === 0 ? withEverything : undefined)));
     await waitFor(
       async () => {
         const list = await getJson<List<ServedApp>>(['get', 'dla', '-n', ns]);
@@ -319,6 +325,11 @@ describe('the operator', () => {
       { timeoutMs: 180_000, what: '50 apps Ready' },
     );
     await waitFor(async () => (await operator.metric('distroless_operator_apps', { state: 'ready' })) >= 50, { what: 'the apps gauge to count 50 ready' });
+    await waitFor(
+      async () =>
+        (await getJson<List<unknown>>(['get', 'services', '-n', ns])).items.length === 5 && (await getJson<List<unknown>>(['get', 'poddisruptionbudgets', '-n', ns])).items.length === 5,
+      { what: 'five Services and five PodDisruptionBudgets' },
+    );
     // Let the last status writes land, then count over two full resync periods.
     await new Promise((r) => setTimeout(r, 1000));
     const serverBefore = await appWritesAtServer();
