@@ -2,7 +2,9 @@ import { Command, CommanderError, Option } from 'commander';
 import { createRequire } from 'node:module';
 import * as yaml from 'js-yaml';
 import { crdYaml } from '../api/crd.js';
+import type { DistrolessApp } from '../api/schema.js';
 import { render } from '../render/pod.js';
+import { renderDisruptionBudget, renderService } from '../render/workload.js';
 import { readDocuments } from './documents.js';
 import { checkDocuments, formatProblem, type CheckedDocument } from './check.js';
 import { appImagesAreDistroless, inspectFailed, inspectImages, inspectTable, withRegistryFlags, type RegistryFlags } from './inspect.js';
@@ -37,6 +39,11 @@ export function adopt(program: Command, command: Command): void {
   program.addCommand(command.copyInheritedSettings(program));
 }
 
+/** Everything the operator would make for the app, Pods first. */
+function renderAll(app: DistrolessApp): object[] {
+  return [...render(app).pods, renderDisruptionBudget(app), renderService(app)].filter((o) => o !== undefined);
+}
+
 /** `render` and `validate`: offline, shared by distroless-operator and kubectl-distroless. */
 export function offlineCommands(io: Io, setExit: (code: number) => void): Command[] {
   const report = (checked: CheckedDocument[]): boolean => {
@@ -50,7 +57,7 @@ export function offlineCommands(io: Io, setExit: (code: number) => void): Comman
   };
 
   const renderCommand = new Command('render')
-    .description('Render the Pods of DistrolessApps as plain manifests, for GitOps repositories that want them.')
+    .description("Render what DistrolessApps make (their Pods, PodDisruptionBudget and Service) as plain manifests, for GitOps repositories that want them.")
     .requiredOption('-f, --filename <path...>', 'files or directories of DistrolessApps; - reads stdin')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
     .action(async (opts: { filename: string[]; output: 'yaml' | 'json' }) => {
@@ -61,11 +68,11 @@ export function offlineCommands(io: Io, setExit: (code: number) => void): Comman
         io.err('no DistrolessApp found in the input\n');
         return setExit(EXIT_INVALID);
       }
-      const pods = checked.flatMap((c) => (c.app ? render(c.app).pods : []));
+      const objects = checked.flatMap((c) => (c.app ? renderAll(c.app) : []));
       io.out(
         opts.output === 'json'
-          ? `${JSON.stringify({ apiVersion: 'v1', kind: 'List', items: pods }, null, 2)}\n`
-          : pods.map((p) => yaml.dump(p, { lineWidth: -1, noRefs: true })).join('---\n'),
+          ? `${JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }, null, 2)}\n`
+          : objects.map((p) => yaml.dump(p, { lineWidth: -1, noRefs: true })).join('---\n'),
       );
     });
 

@@ -89,8 +89,16 @@ describe('distroless-operator CLI', () => {
     const r = await run(['render', '-f', '-'], dump({ ...validApp('web'), spec: { ...validApp().spec, replicas: 2 } }));
     expect(r.code).toBe(0);
     const pods = yaml.loadAll(r.out) as { kind: string; metadata: { name: string } }[];
-    expect(pods.map((p) => p.kind)).toEqual(['Pod', 'Pod']);
+    expect(pods.map((p) => p.kind)).toEqual(['Pod', 'Pod', 'PodDisruptionBudget']);
     expect(pods[1]?.metadata.name).toMatch(/^web-[0-9a-f]{10}-1$/);
+  });
+
+  it('render prints the PodDisruptionBudget and Service the app asks for after its Pods', async () => {
+    const r = await run(['render', '-f', '-'], dump({ ...validApp('web'), spec: { ...validApp().spec, replicas: 2, service: { type: 'NodePort' } } }));
+    expect(r.code).toBe(0);
+    const objects = yaml.loadAll(r.out) as { kind: string; metadata: { name: string }; spec: { type?: string } }[];
+    expect(objects.map((o) => o.kind)).toEqual(['Pod', 'Pod', 'PodDisruptionBudget', 'Service']);
+    expect(objects[3]).toMatchObject({ metadata: { name: 'web' }, spec: { type: 'NodePort' } });
   });
 
   it('render -o json prints a v1 List', async () => {
