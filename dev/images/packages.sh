@@ -25,6 +25,10 @@ if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
   [ ${#missing[@]} -eq 0 ] || echo "[images] missing Debian packages: ${missing[*]}; install them (apt-get install ${missing[*]})" >&2
   exit 1
 fi
-echo "[images] apt-get update${missing[*]:+, then installing ${missing[*]} from Debian's packages}" >&2
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "[images] apt-get update" >&2
+else
+  echo "[images] apt-get update, then installing ${missing[*]} from the Debian archive" >&2
+fi
 apt-get update -qq
 [ ${#missing[@]} -eq 0 ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
