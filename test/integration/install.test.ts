@@ -70,8 +70,9 @@ describe('config/ kustomize bases', () => {
     expect(await can('create', 'pods', 'default')).toBe('no');
     expect(await can('list', 'distrolessapps.distroless.dev', 'default')).toBe('no');
     expect(await can('get', 'secrets', 'distroless-apps')).toBe('no');
-    // Services and PodDisruptionBudgets are server-side applied: patch, never create or update.
+    // Services and PodDisruptionBudgets are server-side applied: create and patch, never update.
     expect(await can('patch', 'services', 'distroless-apps')).toBe('yes');
+    expect(await can('create', 'poddisruptionbudgets.policy', 'distroless-apps')).toBe('yes');
     expect(await can('delete', 'poddisruptionbudgets.policy', 'distroless-apps')).toBe('yes');
     expect(await can('update', 'services', 'distroless-apps')).toBe('no');
     expect(await can('patch', 'distrolessapps.distroless.dev', 'distroless-apps', '--subresource=scale')).toBe('no');

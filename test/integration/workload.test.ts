@@ -153,13 +153,21 @@ describe('the PodDisruptionBudget', () => {
     expect(budget.metadata!.ownerReferences).toEqual([expect.objectContaining({ kind: 'DistrolessApp', uid: dla.metadata.uid, controller: true })]);
 
     const [first, second] = (await podsOf(namespace, 'guarded')).map((p) => p.metadata.name);
-    const allowed = await evict(namespace, first!);
-    expect(allowed.stderr).toBe('');
-    expect(allowed.code).toBe(0);
-    const refused = await evict(namespace, second!);
-    expect(refused.code).not.toBe(0);
-    expect(refused.stderr).toMatch(/TooManyRequests|Cannot evict pod as it would violate the pod's disruption budget/);
-    expect((await getJson<ServedPod>(['get', 'pod', '-n', namespace, second!])).metadata.deletionTimestamp).toBeUndefined();
+    // As kubectl drain does: cordon first, so the evicted Pod's replacement cannot start
+    // elsewhere at once (kwok would have it Ready within the second).
+    const nodes = (await kubectlOk(['get', 'nodes', '-l', 'type=kwok', '-o', 'name'])).trim().split('\n');
+    await kubectlOk(['cordon', ...nodes]);
+    try {
+      const allowed = await evict(namespace, first!);
+      expect(allowed.stderr).toBe('');
+      expect(allowed.code).toBe(0);
+      const refused = await evict(namespace, second!);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toMatch(/TooManyRequests|Cannot evict pod as it would violate the pod's disruption budget/);
+      expect((await getJson<ServedPod>(['get', 'pod', '-n', namespace, second!])).metadata.deletionTimestamp).toBeUndefined();
+    } finally {
+      await kubectlOk(['uncordon', ...nodes]);
+    }
     // The operator brings the evicted replica back.
     await waitForApp(namespace, 'guarded', readyAt(2), 'Ready at 2 after the eviction');
 
