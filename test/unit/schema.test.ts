@@ -9,6 +9,9 @@ describe('DistrolessApp schema', () => {
     expect(result.app.spec.updateStrategy).toBe('RollingUpdate');
     expect(result.app.spec.shared).toEqual({ mountPath: '/shared', medium: '', readOnlyInApp: false });
     expect(result.app.spec.podTemplate).toEqual({ automountServiceAccountToken: false, terminationGracePeriodSeconds: 30, fsGroup: 65532 });
+    expect(result.app.spec).not.toHaveProperty('initSteps');
+    expect(result.app.spec).not.toHaveProperty('sidecars');
+    expect(result.app.spec).not.toHaveProperty('initVolumes');
   });
 
   it('accepts AppArmor annotations that keep a profile on (runtime/default, localhost/...), and defaults imagePolicy to Warn', () => {
