@@ -3,6 +3,7 @@ import { MAX_INT32, absolutePath, dnsLabel, keyedList, nonEmpty, quantity, repea
 import { withRules, type Rule } from './rule.js';
 import { DNS1123_LABEL_RE, ENV_NAME_RE, PORT_NAME_RE, argvOf, celContainerNoShell, celNoShell, shellIn } from './rules.js';
 import { specRules } from './spec-rules.js';
+import { topologySpreadConstraints } from './topology.js';
 import { initVolumes, volumeMounts } from './volumes.js';
 import { disruptionBudget, rollingUpdate, service } from './workload.js';
 
@@ -150,11 +151,11 @@ const envFromList = (who: string) =>
 
 const resources = z
   .object({
-    requests: z.record(z.string(), quantity).optional().describe('Minimum resources, such as cpu: 100m and memory: 64Mi.'),
-    limits: z.record(z.string(), quantity).optional().describe('Maximum resources, such as memory: 128Mi.'),
+    requests: z.record(z.string(), quantity).optional().describe('Minimum resources, such as cpu: 100m, memory: 64Mi and ephemeral-storage: 1Gi.'),
+    limits: z.record(z.string(), quantity).optional().describe('Maximum resources, such as memory: 128Mi and ephemeral-storage: 2Gi (the shared volume on node disk counts toward it).'),
   })
   .strict()
-  .describe('Compute resources of the container.');
+  .describe('Compute resources of the container: cpu, memory, ephemeral-storage and any other resource name.');
 
 const containerPort = z
   .object({
@@ -274,14 +275,16 @@ const containerBase = {
   resources: resources.optional(),
 };
 
+const PLATFORM_UIDS = 'must be left unset with podTemplate.platformAssignsUids';
+
 /** What every init step has: spec.init, and each of spec.initSteps. */
 const initFields = {
   ...containerBase,
   command: stringList('Entrypoint of the init container; the image entrypoint when unset. A shell is fine here.').optional(),
   env: envList('init').optional(),
   envFrom: envFromList('init').optional(),
-  runAsUser: uid(`UID the init container runs as; ${DEFAULT_UID} when unset.`).optional(),
-  runAsGroup: gid(`GID the init container runs as; ${DEFAULT_UID} when unset.`).optional(),
+  runAsUser: uid(`UID the init container runs as; ${DEFAULT_UID} when unset (${PLATFORM_UIDS}).`).optional(),
+  runAsGroup: gid(`GID the init container runs as; ${DEFAULT_UID} when unset (${PLATFORM_UIDS}).`).optional(),
   volumeMounts,
 };
 
@@ -333,8 +336,8 @@ const serving = (who: string, envWho: string, uidNote: string) => ({
   livenessProbe: probe('Liveness', who),
   readinessProbe: probe('Readiness', who),
   startupProbe: probe('Startup', who),
-  runAsUser: uid(`UID ${who} runs as; ${DEFAULT_UID}${uidNote} when unset.`).optional(),
-  runAsGroup: gid(`GID ${who} runs as; ${DEFAULT_UID} when unset.`).optional(),
+  runAsUser: uid(`UID ${who} runs as; ${DEFAULT_UID}${uidNote} when unset (${PLATFORM_UIDS}).`).optional(),
+  runAsGroup: gid(`GID ${who} runs as; ${DEFAULT_UID} when unset (${PLATFORM_UIDS}).`).optional(),
 });
 
 const appContainer = withRules(
@@ -381,7 +384,12 @@ const shared = z
     initMountPath: absolutePath('Mount path in the init steps, overriding mountPath.').optional(),
     appMountPath: absolutePath('Mount path in the distroless container and the sidecars, overriding mountPath.').optional(),
     medium: z.enum(['', 'Memory']).default('').describe('"" for node disk (the default) or Memory for tmpfs, which counts against the memory limit.'),
-    sizeLimit: quantity.optional().describe('Upper bound on the volume size, such as 256Mi.'),
+    sizeLimit: quantity
+      .optional()
+      .describe(
+        'Upper bound on the volume size, such as 256Mi. On node disk the volume counts toward the Pod\'s ephemeral storage and the kubelet evicts a Pod whose volume outgrows this; ' +
+          'set it, and give the containers resources.limits ephemeral-storage with room for it, so one Pod cannot fill the node\'s disk. With Memory, the memory limits bound it as well.',
+      ),
     readOnlyInApp: z.boolean().default(false).describe('Mount the volume read-only in the distroless container (and in the sidecars).'),
   })
   .strict()
@@ -448,7 +456,7 @@ const podAnnotations = withRules(annotationMap.optional(), 'Annotations added to
   },
 ]);
 
-const podTemplate = z
+const podTemplateFields = z
   .object({
     labels: podLabels.optional(),
     annotations: podAnnotations,
@@ -467,10 +475,30 @@ const podTemplate = z
       .describe('Secrets for pulling the images (referenced by name; the operator does not read them).'),
     priorityClassName: z.string().max(253).optional().describe('PriorityClass of the Pods.'),
     terminationGracePeriodSeconds: z.int().min(0).max(MAX_INT32).default(30).describe('Seconds a Pod gets to stop; 30 by default.'),
-    fsGroup: gid(`Group that owns the shared volume, so every container can write it; ${DEFAULT_UID} by default.`).default(DEFAULT_UID),
+    // No schema default: the API server would write it into every app, and CEL could
+    // not tell it from one the user set beside platformAssignsUids. The renderer (and
+    // the template hash) take DEFAULT_UID for it instead.
+    fsGroup: gid(`Group that owns the shared volume, so every container can write it; ${DEFAULT_UID} when unset (${PLATFORM_UIDS}).`).optional(),
+    platformAssignsUids: z
+      .boolean()
+      .optional()
+      .describe(
+        'Leave runAsUser, runAsGroup and fsGroup unset everywhere, for platforms that assign them (OpenShift\'s restricted SCC gives each namespace a UID range and sets them itself); runAsNonRoot stays true. ' +
+          'Every container, init steps included, then runs as the one UID the platform picks, with group 0 (root\'s group, no privilege) and the assigned fsGroup: the images\' files must be readable, ' +
+          'and what the app writes writable, by an arbitrary UID in group 0. Refused beside an explicit runAsUser, runAsGroup or fsGroup.',
+      ),
+    topologySpreadConstraints,
   })
-  .strict()
-  .describe('Pod-level settings passed through to every Pod.');
+  .strict();
+
+const podTemplate = withRules(podTemplateFields, 'Pod-level settings passed through to every Pod.', [
+  {
+    cel: '!(has(self.platformAssignsUids) && self.platformAssignsUids) || !has(self.fsGroup)',
+    message: `fsGroup ${PLATFORM_UIDS}: the platform assigns it`,
+    fieldPath: '.fsGroup',
+    holds: (p) => !p.platformAssignsUids || p.fsGroup === undefined,
+  },
+]);
 
 const specFields = z
   .object({
@@ -481,7 +509,7 @@ const specFields = z
     app: appContainer,
     sidecars: sidecars.optional(),
     shared: shared.default({ mountPath: DEFAULT_MOUNT_PATH, medium: '', readOnlyInApp: false }),
-    podTemplate: podTemplate.default({ automountServiceAccountToken: false, terminationGracePeriodSeconds: 30, fsGroup: DEFAULT_UID }),
+    podTemplate: podTemplate.default({ automountServiceAccountToken: false, terminationGracePeriodSeconds: 30 }),
     updateStrategy: z
       .enum(['RollingUpdate', 'Recreate'])
       .default('RollingUpdate')

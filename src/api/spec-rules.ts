@@ -1,7 +1,7 @@
 import type { Rule } from './rule.js';
 
-// Rules that relate one part of the spec to another: which init step runs, and
-// what init steps mount. Each is a CEL rule on spec and
+// Rules that relate one part of the spec to another: which init step runs, what
+// init steps mount, and UIDs left to the platform. Each is a CEL rule on spec and
 // its zod twin, which names the exact list item the CEL fieldPath cannot.
 
 interface Mount {
@@ -9,7 +9,12 @@ interface Mount {
   mountPath: string;
 }
 
-interface Step {
+interface Ids {
+  runAsUser?: number | undefined;
+  runAsGroup?: number | undefined;
+}
+
+interface Step extends Ids {
   volumeMounts?: Mount[] | undefined;
 }
 
@@ -18,7 +23,10 @@ export interface SpecShape {
   init?: Step | undefined;
   initSteps?: Step[] | undefined;
   initVolumes?: { name: string }[] | undefined;
+  sidecars?: Ids[] | undefined;
+  app: Ids;
   shared: { mountPath: string; initMountPath?: string | undefined };
+  podTemplate: { platformAssignsUids?: boolean | undefined };
 }
 
 type Path = (string | number)[];
@@ -48,6 +56,7 @@ const sharedClash = (s: SpecShape) => mountsOf(s).find(({ mount }) => nested(mou
 const CEL_SHARED_INIT_PATH = '(has(self.shared.initMountPath) ? self.shared.initMountPath : self.shared.mountPath)';
 const celSlashed = (p: string): string => `(${p}.endsWith('/') ? ${p} : ${p} + '/')`;
 const celNested = (a: string, b: string): string => `(${celSlashed(a)}.startsWith(${celSlashed(b)}) || ${celSlashed(b)}.startsWith(${celSlashed(a)}))`;
+const CEL_PLATFORM = '(has(self.podTemplate) && has(self.podTemplate.platformAssignsUids) && self.podTemplate.platformAssignsUids)';
 
 /** CEL: every mount of the step `step` (an expression) meets `each`, a condition over `m`. */
 const celStepMounts = (step: string, each: string): string => `(!has(${step}.volumeMounts) || ${step}.volumeMounts.all(m, ${each}))`;
@@ -63,6 +72,39 @@ function onEveryStep(each: string, message: string, find: (s: SpecShape) => { at
     { cel: `!has(self.initSteps) || self.initSteps.all(s, ${celStepMounts('s', each)})`, message, fieldPath: '.initSteps', holds: (s) => !s.initSteps || !find(s), explain, at },
   ];
 }
+
+const uidFields = ['runAsUser', 'runAsGroup'] as const;
+
+/** runAsUser and runAsGroup of the app and of spec.init, one rule per field. */
+const singleUidRules = (): Rule<SpecShape>[] =>
+  (['app', 'init'] as const).flatMap((container) =>
+    uidFields.map(
+      (field): Rule<SpecShape> => ({
+        cel: `!${CEL_PLATFORM} || ${container === 'init' ? '!has(self.init) || ' : ''}!has(self.${container}.${field})`,
+        message: `${field} must be left unset when podTemplate.platformAssignsUids is true: the platform assigns it`,
+        fieldPath: `.${container}.${field}`,
+        holds: (s) => !s.podTemplate.platformAssignsUids || s[container]?.[field] === undefined,
+      }),
+    ),
+  );
+
+/** runAsUser and runAsGroup of each init step and sidecar: one rule per list, naming the item. */
+const listUidRules = (): Rule<SpecShape>[] =>
+  (['initSteps', 'sidecars'] as const).map((list): Rule<SpecShape> => {
+    const found = (s: SpecShape): Path | undefined => {
+      const items: Ids[] = s[list] ?? [];
+      for (const [i, item] of items.entries()) for (const field of uidFields) if (item[field] !== undefined) return [list, i, field];
+      return undefined;
+    };
+    return {
+      cel: `!${CEL_PLATFORM} || !has(self.${list}) || self.${list}.all(c, !has(c.runAsUser) && !has(c.runAsGroup))`,
+      message: `runAsUser and runAsGroup of ${list} must be left unset when podTemplate.platformAssignsUids is true: the platform assigns them`,
+      fieldPath: `.${list}`,
+      holds: (s) => !s.podTemplate.platformAssignsUids || found(s) === undefined,
+      explain: (s) => `${String(found(s)?.[2])} must be left unset when podTemplate.platformAssignsUids is true: the platform assigns it`,
+      at: (s) => found(s) ?? [list],
+    };
+  });
 
 export const specRules: Rule<SpecShape>[] = [
   {
@@ -94,4 +136,6 @@ export const specRules: Rule<SpecShape>[] = [
     explain: (s) => `${JSON.stringify(unusedVolume(s)?.name)} is mounted by no init step; is a volumeMounts name misspelt?`,
     at: (s) => unusedVolume(s)?.at ?? ['initVolumes'],
   },
+  ...singleUidRules(),
+  ...listUidRules(),
 ];

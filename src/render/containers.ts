@@ -12,14 +12,20 @@ export const APP_CONTAINER = 'app';
 
 /** The init steps in order, then the sidecars (restartPolicy Always), which start once the steps are done. */
 export function initContainers(spec: Spec): V1Container[] {
-  return [...initStepsOf(spec).map(({ container, step }) => initStep(container, step, spec)), ...(spec.sidecars ?? []).map((s) => serving(s.name, s, spec, true))];
+  const platform = platformAssignsUids(spec);
+  return [
+    ...initStepsOf(spec).map(({ container, step }) => initStep(container, step, spec, platform)),
+    ...(spec.sidecars ?? []).map((s) => serving(s.name, s, spec, platform, true)),
+  ];
 }
 
 export function appContainer(spec: Spec): V1Container {
-  return serving(APP_CONTAINER, spec.app, spec, false);
+  return serving(APP_CONTAINER, spec.app, spec, platformAssignsUids(spec), false);
 }
 
-function initStep(name: string, step: InitContainer, spec: Spec): V1Container {
+const platformAssignsUids = (spec: Spec): boolean => spec.podTemplate.platformAssignsUids === true;
+
+function initStep(name: string, step: InitContainer, spec: Spec, platform: boolean): V1Container {
   return omitUndefined<V1Container>({
     name,
     image: step.image,
@@ -30,13 +36,13 @@ function initStep(name: string, step: InitContainer, spec: Spec): V1Container {
     env: step.env as V1EnvVar[] | undefined,
     envFrom: step.envFrom,
     resources: step.resources as V1Container['resources'],
-    securityContext: containerSecurity(step, false),
+    securityContext: containerSecurity(step, false, platform),
     volumeMounts: initStepMounts(spec.shared, step.volumeMounts),
   });
 }
 
 /** The distroless container, or a sidecar: an init container that restarts, so runs beside it. */
-function serving(name: string, c: AppContainer | Sidecar, spec: Spec, sidecar: boolean): V1Container {
+function serving(name: string, c: AppContainer | Sidecar, spec: Spec, platform: boolean, sidecar: boolean): V1Container {
   return omitUndefined<V1Container>({
     name,
     image: c.image,
@@ -53,17 +59,20 @@ function serving(name: string, c: AppContainer | Sidecar, spec: Spec, sidecar: b
     livenessProbe: probe(c.livenessProbe),
     readinessProbe: probe(c.readinessProbe),
     startupProbe: probe(c.startupProbe),
-    securityContext: containerSecurity(c, true),
+    securityContext: containerSecurity(c, true, platform),
     volumeMounts: servingMounts(spec.shared),
   });
 }
 
-/** The restricted Pod Security profile for one container; UIDs default to the distroless nonroot user. */
-function containerSecurity(ids: { runAsUser?: number | undefined; runAsGroup?: number | undefined }, readOnlyRoot: boolean): V1SecurityContext {
+/**
+ * The restricted Pod Security profile for one container. UIDs default to the
+ * distroless nonroot user, unless the platform assigns them: then none is set, and
+ * runAsNonRoot still holds the platform to a non-root one.
+ */
+function containerSecurity(ids: { runAsUser?: number | undefined; runAsGroup?: number | undefined }, readOnlyRoot: boolean, platform: boolean): V1SecurityContext {
   return {
     runAsNonRoot: true,
-    runAsUser: ids.runAsUser ?? DEFAULT_UID,
-    runAsGroup: ids.runAsGroup ?? DEFAULT_UID,
+    ...(platform ? {} : { runAsUser: ids.runAsUser ?? DEFAULT_UID, runAsGroup: ids.runAsGroup ?? DEFAULT_UID }),
     allowPrivilegeEscalation: false,
     capabilities: { drop: ['ALL'] },
     ...(readOnlyRoot ? { readOnlyRootFilesystem: true } : {}),

@@ -1,9 +1,9 @@
-import type { V1Affinity, V1Pod } from '@kubernetes/client-node';
-import { API_VERSION, KIND, type DistrolessApp } from '../api/schema.js';
+import type { V1Affinity, V1Pod, V1PodSecurityContext, V1TopologySpreadConstraint } from '@kubernetes/client-node';
+import { API_VERSION, DEFAULT_UID, KIND, type DistrolessApp, type PodTemplate } from '../api/schema.js';
 import { appContainer, initContainers } from './containers.js';
 import { templateHash } from './hash.js';
 import { podName } from './names.js';
-import { omitUndefined } from './objects.js';
+import { nonEmpty, omitUndefined } from './objects.js';
 import { podVolumes } from './volumes.js';
 
 export { INIT_CONTAINER, isInitStepContainer } from '../api/steps.js';
@@ -48,8 +48,7 @@ export function renderPod(app: DistrolessApp, hash: string, index: number): V1Po
       ...(uid ? { ownerReferences: [{ apiVersion: API_VERSION, kind: KIND, name, uid, controller: true, blockOwnerDeletion: true }] } : {}),
     },
     spec: omitUndefined({
-      // The restricted Pod Security profile, whatever the images' own defaults say.
-      securityContext: { runAsNonRoot: true, fsGroup: pt.fsGroup, seccompProfile: { type: 'RuntimeDefault' } },
+      securityContext: podSecurity(pt),
       initContainers: initContainers(app.spec),
       containers: [appContainer(app.spec)],
       volumes: podVolumes(app.spec),
@@ -59,6 +58,7 @@ export function renderPod(app: DistrolessApp, hash: string, index: number): V1Po
       nodeSelector: pt.nodeSelector,
       tolerations: pt.tolerations,
       affinity: pt.affinity as V1Affinity | undefined,
+      topologySpreadConstraints: topologySpread(name, pt),
       imagePullSecrets: pt.imagePullSecrets,
       priorityClassName: pt.priorityClassName,
       terminationGracePeriodSeconds: pt.terminationGracePeriodSeconds,
@@ -69,4 +69,18 @@ export function renderPod(app: DistrolessApp, hash: string, index: number): V1Po
 /** The labels that select an app's Pods. */
 export function selectorLabels(appName: string): Record<string, string> {
   return { [LABEL_APP]: appName, [LABEL_MANAGED_BY]: MANAGER };
+}
+
+/** The restricted Pod Security profile, whatever the images' own defaults say; fsGroup left to the platform when it assigns UIDs. */
+function podSecurity(pt: PodTemplate): V1PodSecurityContext {
+  return {
+    runAsNonRoot: true,
+    ...(pt.platformAssignsUids ? {} : { fsGroup: pt.fsGroup ?? DEFAULT_UID }),
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
+
+/** The constraints as given, a left-out labelSelector filled in with the app's own selector. */
+function topologySpread(appName: string, pt: PodTemplate): V1TopologySpreadConstraint[] | undefined {
+  return nonEmpty(pt.topologySpreadConstraints)?.map((c) => ({ ...c, labelSelector: c.labelSelector ?? { matchLabels: selectorLabels(appName) } }));
 }

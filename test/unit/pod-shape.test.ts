@@ -1,15 +1,16 @@
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import type { DistrolessApp } from '../../src/api/schema.js';
 import { initStepsOf, isInitStepContainer } from '../../src/api/steps.js';
+import { APP_SELECTOR_KEYS } from '../../src/api/topology.js';
 import { validateApp } from '../../src/api/validate.js';
 import { checkImages } from '../../src/controller/images.js';
 import { templateHash } from '../../src/render/hash.js';
-import { render } from '../../src/render/pod.js';
+import { render, selectorLabels } from '../../src/render/pod.js';
 import { validApp, withInitSteps, type JsonObject, type Manifest } from '../fixtures/invalid-apps.js';
 import { containersOf, restrictedViolations } from '../fixtures/restricted.js';
 
 // The Pod's shape beyond one init container: init volumes, ordered init steps,
-// native sidecars.
+// native sidecars, topology spread, UIDs the platform assigns, ephemeral storage.
 
 function parse(manifest: unknown): DistrolessApp {
   const result = validateApp(manifest);
@@ -24,7 +25,7 @@ const container = (pod: V1Pod, name: string): V1Container => {
   return found;
 };
 
-/** Two init steps with init volumes of each kind, and a sidecar. */
+/** Two init steps with init volumes of each kind, a sidecar, and spread constraints. */
 function fullApp(): Manifest {
   const m = validApp('shop');
   withInitSteps(
@@ -79,6 +80,21 @@ function fullApp(): Manifest {
   ];
   m.spec.app.resources = { requests: { 'ephemeral-storage': '100Mi' }, limits: { 'ephemeral-storage': '1Gi' } };
   m.spec.shared = { appMountPath: '/config', readOnlyInApp: true, sizeLimit: '256Mi' };
+  m.spec.podTemplate = {
+    topologySpreadConstraints: [
+      { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway' },
+      {
+        maxSkew: 2,
+        topologyKey: 'kubernetes.io/hostname',
+        whenUnsatisfiable: 'DoNotSchedule',
+        labelSelector: { matchLabels: { team: 'shop' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['web'] }] },
+        matchLabelKeys: ['distroless.dev/template-hash'],
+        minDomains: 2,
+        nodeAffinityPolicy: 'Ignore',
+        nodeTaintsPolicy: 'Honor',
+      },
+    ],
+  };
   return m;
 }
 
@@ -248,6 +264,59 @@ describe('sidecars', () => {
   });
 });
 
+describe('topologySpreadConstraints', () => {
+  it("fill a left-out labelSelector with the app's own selector and pass the rest through", () => {
+    expect(podOf(fullApp()).spec?.topologySpreadConstraints).toEqual([
+      { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selectorLabels('shop') } },
+      {
+        maxSkew: 2,
+        topologyKey: 'kubernetes.io/hostname',
+        whenUnsatisfiable: 'DoNotSchedule',
+        labelSelector: { matchLabels: { team: 'shop' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['web'] }] },
+        matchLabelKeys: ['distroless.dev/template-hash'],
+        minDomains: 2,
+        nodeAffinityPolicy: 'Ignore',
+        nodeTaintsPolicy: 'Honor',
+      },
+    ]);
+  });
+
+  it("know the keys of the app's own selector", () => expect([...APP_SELECTOR_KEYS].sort()).toEqual(Object.keys(selectorLabels('x')).sort()));
+
+  it('render nothing for an empty list', () => {
+    const m = validApp();
+    m.spec.podTemplate = { topologySpreadConstraints: [] };
+    expect(podOf(m).spec).not.toHaveProperty('topologySpreadConstraints');
+  });
+});
+
+describe('UIDs the platform assigns', () => {
+  const platformApp = (): Manifest => {
+    const m = fullApp();
+    delete (m.spec.initSteps as JsonObject[])[1]!.runAsUser;
+    m.spec.podTemplate = { ...m.spec.podTemplate, platformAssignsUids: true };
+    return m;
+  };
+
+  it('leave runAsUser, runAsGroup and fsGroup unset everywhere, and keep runAsNonRoot', () => {
+    const pod = podOf(platformApp());
+    expect(pod.spec?.securityContext).toEqual({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    for (const c of containersOf(pod)) {
+      expect(c.securityContext?.runAsNonRoot).toBe(true);
+      expect(c.securityContext).not.toHaveProperty('runAsUser');
+      expect(c.securityContext).not.toHaveProperty('runAsGroup');
+    }
+  });
+
+  it('still meet the restricted Pod Security level', () => expect(restrictedViolations(podOf(platformApp()))).toEqual([]));
+
+  it('are off by default: 65532 everywhere, fsGroup included', () => {
+    const pod = podOf(validApp());
+    expect(pod.spec?.securityContext?.fsGroup).toBe(65532);
+    for (const c of containersOf(pod)) expect(c.securityContext).toMatchObject({ runAsUser: 65532, runAsGroup: 65532 });
+  });
+});
+
 describe('the restricted Pod Security level', () => {
   it('holds for every container of an app that uses every new field', () => {
     const pod = podOf(fullApp());
@@ -264,8 +333,8 @@ describe('the restricted Pod Security level', () => {
 });
 
 describe('template hash of apps written before the Pod shape grew', () => {
-  // Computed by the operator before init volumes, init steps and sidecars existed:
-  // a change here replaces every running Pod.
+  // Computed by the operator before init volumes, init steps, sidecars, topology
+  // spread and platform UIDs existed: a change here replaces every running Pod.
   const before: [string, string, (m: Manifest) => void][] = [
     ['the sample app', 'b45f22f60c', () => undefined],
     [
@@ -307,6 +376,8 @@ describe('template hash of apps written before the Pod shape grew', () => {
 
   it.each<[string, (m: Manifest) => void]>([
     ['an explicit fsGroup 65532', (m) => (m.spec.podTemplate = { fsGroup: 65532 })],
+    ['platformAssignsUids false', (m) => (m.spec.podTemplate = { platformAssignsUids: false })],
+    ['empty topologySpreadConstraints', (m) => (m.spec.podTemplate = { topologySpreadConstraints: [] })],
     ['empty sidecars', (m) => (m.spec.sidecars = [])],
     ['empty initVolumes', (m) => (m.spec.initVolumes = [])],
   ])('is unchanged by %s', (_, change) => {
@@ -319,9 +390,20 @@ describe('template hash of apps written before the Pod shape grew', () => {
     ['initSteps instead of init', (m) => withInitSteps(m, { name: 'init' })],
     ['an init volume', (m) => ((m.spec.initVolumes = [{ name: 'conf', configMap: { name: 'c' } }]), (m.spec.init.volumeMounts = [{ name: 'conf', mountPath: '/conf' }]))],
     ['a sidecar', (m) => (m.spec.sidecars = [{ name: 'log', image: 'log:1' }])],
+    ['a topology spread constraint', (m) => (m.spec.podTemplate = { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway' }] })],
+    ['platformAssignsUids', (m) => (m.spec.podTemplate = { platformAssignsUids: true })],
   ])('changes with %s', (_, change) => {
     const m = validApp();
     change(m);
     expect(templateHash(parse(m))).not.toBe(base);
+  });
+});
+
+describe('ephemeral storage', () => {
+  it('is a resource every kind of container may request and limit', () => {
+    const pod = podOf(fullApp());
+    expect(container(pod, 'init-keys').resources).toEqual({ requests: { 'ephemeral-storage': '10Mi' } });
+    expect(container(pod, 'log').resources?.limits).toMatchObject({ 'ephemeral-storage': '64Mi' });
+    expect(container(pod, 'app').resources).toEqual({ requests: { 'ephemeral-storage': '100Mi' }, limits: { 'ephemeral-storage': '1Gi' } });
   });
 });
