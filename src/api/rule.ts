@@ -16,6 +16,11 @@ export interface Rule<T> {
   holds: (value: T) => boolean;
   /** A message naming the offending value, for the operator and the CLI. */
   explain?: (value: T) => string;
+  /**
+   * Where the operator and the CLI report it, relative to the rule's object, when
+   * that is more exact than fieldPath can be (a list item, by index).
+   */
+  at?: (value: T) => (string | number)[];
 }
 
 /** Attaches rules to a schema as zod checks and as `x-kubernetes-validations`. */
@@ -26,7 +31,7 @@ export function withRules<S extends z.ZodType>(schema: S, description: string, r
       ctx.addIssue({
         code: 'custom',
         message: rule.explain ? rule.explain(value) : rule.message,
-        path: rule.fieldPath ? rule.fieldPath.slice(1).split('.') : [],
+        path: rule.at ? rule.at(value) : rule.fieldPath ? rule.fieldPath.slice(1).split('.') : [],
       });
     }
   });

@@ -1,16 +1,10 @@
 import { z } from 'zod';
-import { withRules } from './rule.js';
-import {
-  DNS1123_LABEL_RE,
-  ENV_NAME_RE,
-  MOUNT_PATH_RE,
-  PORT_NAME_RE,
-  QUANTITY_RE,
-  argvOf,
-  celContainerNoShell,
-  celNoShell,
-  shellIn,
-} from './rules.js';
+import { MAX_INT32, absolutePath, dnsLabel, keyedList, nonEmpty, quantity, repeated } from './fields.js';
+import { withRules, type Rule } from './rule.js';
+import { DNS1123_LABEL_RE, ENV_NAME_RE, PORT_NAME_RE, argvOf, celContainerNoShell, celNoShell, shellIn } from './rules.js';
+import { specRules } from './spec-rules.js';
+import { topologySpreadConstraints } from './topology.js';
+import { initVolumes, volumeMounts } from './volumes.js';
 import { disruptionBudget, rollingUpdate, service } from './workload.js';
 
 // The DistrolessApp v1alpha1 API. This file is the single source of truth: the CRD
@@ -30,34 +24,14 @@ export const MAX_REPLICAS = 1000;
 export const MAX_CONDITION_MESSAGE = 32_768;
 export const IMAGE_POLICIES = ['Enforce', 'Warn', 'Off'] as const;
 
-const MAX_INT32 = 2_147_483_647;
-
-const nonEmpty = () => z.string().min(1, 'must not be empty');
-
-const quantity = z
-  .union([
-    z.string().regex(new RegExp(QUANTITY_RE), 'must be a resource quantity such as 500m, 128Mi or 1'),
-    // The API server takes whole numbers only here; 0.5 must be written "0.5" or "500m".
-    z.int({ error: (i) => `must be a whole number or a string: write ${JSON.stringify(String(i.input))} or an amount such as "500m"` }),
-  ])
-  .meta({ description: 'A resource quantity such as 500m, 128Mi or 2.', 'x-kubernetes-int-or-string': true, pattern: QUANTITY_RE });
+/** Init steps an app may have in spec.initSteps. */
+export const MAX_INIT_STEPS = 16;
+/** Sidecars an app may have. */
+export const MAX_SIDECARS = 8;
 
 const intOrString = z
   .union([z.int().min(1).max(65535), z.string().min(1)])
   .meta({ description: 'A port number (1-65535) or the name of a container port.', 'x-kubernetes-int-or-string': true });
-
-const absolutePath = (description: string) =>
-  withRules(
-    z.string().max(4096).regex(new RegExp(MOUNT_PATH_RE), 'must be an absolute path other than /, such as /shared'),
-    description,
-    [
-      {
-        cel: "!self.contains('/../') && !self.endsWith('/..')",
-        message: 'must not contain a .. segment',
-        holds: (p) => !p.split('/').includes('..'),
-      },
-    ],
-  );
 
 const stringList = (description: string, maxItems = 256) =>
   z.array(z.string().max(32_768)).max(maxItems).describe(description);
@@ -177,11 +151,11 @@ const envFromList = (who: string) =>
 
 const resources = z
   .object({
-    requests: z.record(z.string(), quantity).optional().describe('Minimum resources, such as cpu: 100m and memory: 64Mi.'),
-    limits: z.record(z.string(), quantity).optional().describe('Maximum resources, such as memory: 128Mi.'),
+    requests: z.record(z.string(), quantity).optional().describe('Minimum resources, such as cpu: 100m, memory: 64Mi and ephemeral-storage: 1Gi.'),
+    limits: z.record(z.string(), quantity).optional().describe('Maximum resources, such as memory: 128Mi and ephemeral-storage: 2Gi (the shared volume on node disk counts toward it).'),
   })
   .strict()
-  .describe('Compute resources of the container.');
+  .describe('Compute resources of the container: cpu, memory, ephemeral-storage and any other resource name.');
 
 const containerPort = z
   .object({
@@ -191,92 +165,88 @@ const containerPort = z
   })
   .strict();
 
-const portList = withRules(
-  z.array(containerPort).max(64),
-  'Ports the distroless container listens on. Names and number/protocol pairs must be unique.',
-  [
+/** Who a field belongs to, as descriptions and messages name it. */
+const APP = 'the distroless container';
+const SIDECAR = 'a sidecar';
+
+const portList = (who: string) =>
+  withRules(z.array(containerPort).max(64), `Ports ${who} listens on. Names and number/protocol pairs must be unique.`, [
     {
       cel: 'self.all(p, !has(p.name) || self.exists_one(q, has(q.name) && q.name == p.name))',
       message: 'port names must be unique',
-      holds: (ports) => unique(ports.flatMap((p) => (p.name ? [p.name] : []))) === undefined,
-      explain: (ports) => `port name ${unique(ports.flatMap((p) => (p.name ? [p.name] : [])))} is used twice; port names must be unique`,
+      holds: (ports) => repeated(ports.flatMap((p) => (p.name ? [p.name] : []))) === undefined,
+      explain: (ports) => `port name ${repeated(ports.flatMap((p) => (p.name ? [p.name] : [])))} is used twice; port names must be unique`,
     },
     {
       cel: 'self.all(p, self.exists_one(q, q.containerPort == p.containerPort && q.protocol == p.protocol))',
       message: 'containerPort and protocol pairs must be unique',
-      holds: (ports) => unique(ports.map((p) => `${p.containerPort}/${p.protocol}`)) === undefined,
-      explain: (ports) => `port ${unique(ports.map((p) => `${p.containerPort}/${p.protocol}`))} is listed twice`,
+      holds: (ports) => repeated(ports.map((p) => `${p.containerPort}/${p.protocol}`)) === undefined,
+      explain: (ports) => `port ${repeated(ports.map((p) => `${p.containerPort}/${p.protocol}`))} is listed twice`,
     },
-  ],
-);
-
-function unique(values: string[]): string | undefined {
-  const seen = new Set<string>();
-  for (const v of values) {
-    if (seen.has(v)) return v;
-    seen.add(v);
-  }
-  return undefined;
-}
+  ]);
 
 const PROBE_HANDLERS = ['httpGet', 'tcpSocket', 'grpc', 'exec'] as const;
 const PROBE_TIMINGS = ['initialDelaySeconds', 'periodSeconds', 'timeoutSeconds', 'successThreshold', 'failureThreshold', 'terminationGracePeriodSeconds'] as const;
 
-const probeObject = z
-  .object({
-    httpGet: z
-      .object({
-        path: z.string().optional().describe('HTTP path to request, such as /healthz.'),
-        port: intOrString,
-        scheme: z.enum(['HTTP', 'HTTPS']).optional().describe('HTTP (the default) or HTTPS.'),
-        httpHeaders: z
-          .array(z.object({ name: nonEmpty().describe('Header name.'), value: z.string().describe('Header value.') }).strict())
-          .max(32)
-          .optional()
-          .describe('Extra request headers.'),
-      })
-      .strict()
-      .optional()
-      .describe('Probe with an HTTP GET; healthy on a 2xx or 3xx answer.'),
-    tcpSocket: z.object({ port: intOrString }).strict().optional().describe('Probe by opening a TCP connection.'),
-    grpc: z
-      .object({
-        port: z.int().min(1).max(65535).describe('gRPC port number.'),
-        service: z.string().optional().describe('Service name for the gRPC health check.'),
-      })
-      .strict()
-      .optional()
-      .describe('Probe with the gRPC health checking protocol.'),
-    exec: withRules(
-      z.object({ command: stringList('Program and arguments, run directly in the distroless container (no shell).').min(1) }).strict(),
-      'Probe by running a program inside the container. The image has no shell, so the command must not start one.',
-      [
-        {
-          cel: celNoShell('self.command'),
-          message: 'an exec probe of the distroless container must not start a shell; use httpGet, tcpSocket or grpc, or run a program the image ships',
-          fieldPath: '.command',
-          holds: (e) => shellIn(e.command) === undefined,
-          explain: (e) => `exec probe starts the shell ${JSON.stringify(shellIn(e.command))}; the distroless container has none. Use httpGet, tcpSocket or grpc, or run a program the image ships`,
-        },
-      ],
-    ).optional(),
-    initialDelaySeconds: z.int().min(0).max(MAX_INT32).optional().describe('Seconds after start before the first probe.'),
-    periodSeconds: z.int().min(1).max(MAX_INT32).optional().describe('Seconds between probes.'),
-    timeoutSeconds: z.int().min(1).max(MAX_INT32).optional().describe('Seconds before a probe times out.'),
-    successThreshold: z.int().min(1).max(MAX_INT32).optional().describe('Consecutive successes to count as healthy.'),
-    failureThreshold: z.int().min(1).max(MAX_INT32).optional().describe('Consecutive failures to count as unhealthy.'),
-    terminationGracePeriodSeconds: z.int().min(1).max(MAX_INT32).optional().describe('Grace period when this probe kills the container.'),
-  })
-  .strict();
+const execProbe = (who: string) =>
+  withRules(
+    z.object({ command: stringList(`Program and arguments, run directly in ${who} (no shell).`).min(1) }).strict(),
+    'Probe by running a program inside the container. The image has no shell, so the command must not start one.',
+    [
+      {
+        cel: celNoShell('self.command'),
+        message: `an exec probe of ${who} must not start a shell; use httpGet, tcpSocket or grpc, or run a program the image ships`,
+        fieldPath: '.command',
+        holds: (e) => shellIn(e.command) === undefined,
+        explain: (e) => `exec probe starts the shell ${JSON.stringify(shellIn(e.command))}; ${who} has none. Use httpGet, tcpSocket or grpc, or run a program the image ships`,
+      },
+    ],
+  ).optional();
 
-type ProbeInput = z.output<typeof probeObject>;
+const probeObject = (who: string) =>
+  z
+    .object({
+      httpGet: z
+        .object({
+          path: z.string().optional().describe('HTTP path to request, such as /healthz.'),
+          port: intOrString,
+          scheme: z.enum(['HTTP', 'HTTPS']).optional().describe('HTTP (the default) or HTTPS.'),
+          httpHeaders: z
+            .array(z.object({ name: nonEmpty().describe('Header name.'), value: z.string().describe('Header value.') }).strict())
+            .max(32)
+            .optional()
+            .describe('Extra request headers.'),
+        })
+        .strict()
+        .optional()
+        .describe('Probe with an HTTP GET; healthy on a 2xx or 3xx answer.'),
+      tcpSocket: z.object({ port: intOrString }).strict().optional().describe('Probe by opening a TCP connection.'),
+      grpc: z
+        .object({
+          port: z.int().min(1).max(65535).describe('gRPC port number.'),
+          service: z.string().optional().describe('Service name for the gRPC health check.'),
+        })
+        .strict()
+        .optional()
+        .describe('Probe with the gRPC health checking protocol.'),
+      exec: execProbe(who),
+      initialDelaySeconds: z.int().min(0).max(MAX_INT32).optional().describe('Seconds after start before the first probe.'),
+      periodSeconds: z.int().min(1).max(MAX_INT32).optional().describe('Seconds between probes.'),
+      timeoutSeconds: z.int().min(1).max(MAX_INT32).optional().describe('Seconds before a probe times out.'),
+      successThreshold: z.int().min(1).max(MAX_INT32).optional().describe('Consecutive successes to count as healthy.'),
+      failureThreshold: z.int().min(1).max(MAX_INT32).optional().describe('Consecutive failures to count as unhealthy.'),
+      terminationGracePeriodSeconds: z.int().min(1).max(MAX_INT32).optional().describe('Grace period when this probe kills the container.'),
+    })
+    .strict();
+
+type ProbeInput = z.output<ReturnType<typeof probeObject>>;
 const handlerCount = (p: ProbeInput): number => PROBE_HANDLERS.filter((h) => p[h] !== undefined).length;
 const isEmptyProbe = (p: ProbeInput): boolean => handlerCount(p) === 0 && PROBE_TIMINGS.every((t) => p[t] === undefined);
 
-const probe = (which: string) =>
+const probe = (which: string, who: string) =>
   withRules(
-    probeObject,
-    `${which} probe of the distroless container: exactly one of httpGet, tcpSocket, grpc or exec, plus optional timings. An empty object means no probe.`,
+    probeObject(who),
+    `${which} probe of ${who}: exactly one of httpGet, tcpSocket, grpc or exec, plus optional timings. An empty object means no probe.`,
     [
       {
         cel:
@@ -290,7 +260,7 @@ const probe = (which: string) =>
 
 export { isEmptyProbe };
 
-// ---- the two containers -------------------------------------------------------------
+// ---- the containers -----------------------------------------------------------------
 
 const containerBase = {
   image: nonEmpty()
@@ -305,56 +275,122 @@ const containerBase = {
   resources: resources.optional(),
 };
 
+const PLATFORM_UIDS = 'must be left unset with podTemplate.platformAssignsUids';
+
+/** What every init step has: spec.init, and each of spec.initSteps. */
+const initFields = {
+  ...containerBase,
+  command: stringList('Entrypoint of the init container; the image entrypoint when unset. A shell is fine here.').optional(),
+  env: envList('init').optional(),
+  envFrom: envFromList('init').optional(),
+  runAsUser: uid(`UID the init container runs as; ${DEFAULT_UID} when unset (${PLATFORM_UIDS}).`).optional(),
+  runAsGroup: gid(`GID the init container runs as; ${DEFAULT_UID} when unset (${PLATFORM_UIDS}).`).optional(),
+  volumeMounts,
+};
+
 const initContainer = z
-  .object({
-    ...containerBase,
-    command: stringList('Entrypoint of the init container; the image entrypoint when unset. A shell is fine here.').optional(),
-    env: envList('init').optional(),
-    envFrom: envFromList('init').optional(),
-    runAsUser: uid(`UID the init container runs as; ${DEFAULT_UID} when unset.`).optional(),
-    runAsGroup: gid(`GID the init container runs as; ${DEFAULT_UID} when unset.`).optional(),
-  })
+  .object(initFields)
   .strict()
   .describe(
-    'The initialiser: a full-distro image that runs to completion before the distroless container starts, and writes its results into the shared volume. Its env and envFrom (Secrets included) never reach the distroless container.',
+    'The initialiser: a full-distro image that runs to completion before the distroless container starts, and writes its results into the shared volume. Its env and envFrom (Secrets included) never reach the distroless container. ' +
+      'Set this (one step, the Pod\'s init container "init") or initSteps (several), not both.',
   );
 
+const initStep = z
+  .object({
+    name: dnsLabel('Step name: the Pod runs the step as the init container init-<name>. A DNS-1123 label of at most 58 characters, unique among the steps.', 58),
+    ...initFields,
+  })
+  .strict();
+
+/**
+ * Several init steps, run in order. A list beside `init` rather than more steps
+ * after it: every step is then alike (a name, the same fields), and steps are
+ * reordered by moving list items. `init` stays for the one-step app, unchanged.
+ */
+const initSteps = keyedList(initStep, 'name', {
+  name: 'initSteps',
+  max: MAX_INIT_STEPS,
+  min: 1,
+  description:
+    'Init steps, run one after another in this order, each to completion, before the sidecars and the distroless container start: each a full-distro image with its own command, env (Secrets included), ' +
+    'UIDs and init volumes, all mounting the shared volume. Instead of init, for an app that needs several steps. Their env, envFrom and volumes never reach the distroless container or the sidecars.',
+});
+
+/** The no-shell lint of a long-running container: the program it starts, from its command or, with none, its args. */
+const noShell = <T extends { command?: string[] | undefined; args?: string[] | undefined }>(who: string, why: string): Rule<T> => ({
+  cel: celContainerNoShell(),
+  message: `${who} must not start a shell: give the program itself in exec form, such as ["/app/server"]`,
+  fieldPath: '.command',
+  holds: (a) => shellIn(argvOf(a)) === undefined,
+  explain: (a) => `${JSON.stringify(shellIn(argvOf(a)))}${a.command?.length ? '' : ' (in args, with no command)'} starts a shell, ${why}: give the program itself in exec form, such as ["/app/server"]`,
+});
+
+/** The fields of a long-running, hardened container: the distroless one and each sidecar. */
+const serving = (who: string, envWho: string, uidNote: string) => ({
+  ...containerBase,
+  command: stringList(`Entrypoint of ${who} in exec form; never wrapped in a shell, and must not start one.`).optional(),
+  env: envList(envWho).optional(),
+  envFrom: envFromList(envWho).optional(),
+  ports: portList(who).optional(),
+  livenessProbe: probe('Liveness', who),
+  readinessProbe: probe('Readiness', who),
+  startupProbe: probe('Startup', who),
+  runAsUser: uid(`UID ${who} runs as; ${DEFAULT_UID}${uidNote} when unset (${PLATFORM_UIDS}).`).optional(),
+  runAsGroup: gid(`GID ${who} runs as; ${DEFAULT_UID} when unset (${PLATFORM_UIDS}).`).optional(),
+});
+
 const appContainer = withRules(
+  z.object(serving(APP, 'distroless', ' (the distroless nonroot user)')).strict(),
+  'The distroless main container: no shell, no package manager, non-root, read-only root filesystem.',
+  [noShell(APP, 'which a distroless image does not have')],
+);
+
+const RESERVED_CONTAINER_NAMES = ['app', 'init'];
+
+const sidecar = withRules(
   z
     .object({
-      ...containerBase,
-      command: stringList('Entrypoint of the distroless container in exec form; never wrapped in a shell, and must not start one.').optional(),
-      env: envList('distroless').optional(),
-      envFrom: envFromList('distroless').optional(),
-      ports: portList.optional(),
-      livenessProbe: probe('Liveness'),
-      readinessProbe: probe('Readiness'),
-      startupProbe: probe('Startup'),
-      runAsUser: uid(`UID the distroless container runs as; ${DEFAULT_UID} (the distroless nonroot user) when unset.`).optional(),
-      runAsGroup: gid(`GID the distroless container runs as; ${DEFAULT_UID} when unset.`).optional(),
+      name: dnsLabel("Container name: unique among the sidecars; not app or init, nor starting with init- (the init steps' names)."),
+      ...serving(SIDECAR, 'sidecar', ''),
     })
     .strict(),
-  'The distroless main container: no shell, no package manager, non-root, read-only root filesystem.',
+  "A native sidecar: an init container with restartPolicy Always, started after the init steps and before the distroless container, running for the Pod's life. " +
+    'Hardened and linted as the distroless container is (non-root, read-only root filesystem, no capabilities, no shell in its command or exec probes); ' +
+    'mounts the shared volume where and as the distroless container does; has its own env and envFrom, never the init steps\' nor their volumes.',
   [
+    noShell(SIDECAR, 'and a sidecar is held to the distroless container\'s rules'),
     {
-      cel: celContainerNoShell(),
-      message: 'the distroless container must not start a shell: give the program itself in exec form, such as ["/app/server"]',
-      fieldPath: '.command',
-      holds: (a) => shellIn(argvOf(a)) === undefined,
-      explain: (a) =>
-        `${JSON.stringify(shellIn(argvOf(a)))}${a.command?.length ? '' : ' (in args, with no command)'} starts a shell, which a distroless image does not have: give the program itself in exec form, such as ["/app/server"]`,
+      cel: `!(self.name in [${RESERVED_CONTAINER_NAMES.map((n) => `'${n}'`).join(', ')}]) && !self.name.startsWith('init-')`,
+      message: "a sidecar must not be named app or init, nor init-*: those are the distroless container's and the init steps' names",
+      fieldPath: '.name',
+      holds: (c) => !RESERVED_CONTAINER_NAMES.includes(c.name) && !c.name.startsWith('init-'),
+      explain: (c) => `${JSON.stringify(c.name)} is taken: app is the distroless container, init and init-* the init steps; choose another name`,
     },
   ],
 );
 
+const sidecars = keyedList(sidecar, 'name', {
+  name: 'sidecars',
+  max: MAX_SIDECARS,
+  description:
+    'Native sidecars (Kubernetes 1.29 and later): containers that start once the init steps are done, before the distroless container, and run beside it, such as a log shipper or a proxy. ' +
+    'Each is hardened and linted as the distroless container, and mounts the shared volume as it does.',
+});
+
 const shared = z
   .object({
-    mountPath: absolutePath(`Where both containers mount the shared volume; ${DEFAULT_MOUNT_PATH} by default.`).default(DEFAULT_MOUNT_PATH),
-    initMountPath: absolutePath('Mount path in the init container, overriding mountPath.').optional(),
-    appMountPath: absolutePath('Mount path in the distroless container, overriding mountPath.').optional(),
+    mountPath: absolutePath(`Where every container mounts the shared volume; ${DEFAULT_MOUNT_PATH} by default.`).default(DEFAULT_MOUNT_PATH),
+    initMountPath: absolutePath('Mount path in the init steps, overriding mountPath.').optional(),
+    appMountPath: absolutePath('Mount path in the distroless container and the sidecars, overriding mountPath.').optional(),
     medium: z.enum(['', 'Memory']).default('').describe('"" for node disk (the default) or Memory for tmpfs, which counts against the memory limit.'),
-    sizeLimit: quantity.optional().describe('Upper bound on the volume size, such as 256Mi.'),
-    readOnlyInApp: z.boolean().default(false).describe('Mount the volume read-only in the distroless container.'),
+    sizeLimit: quantity
+      .optional()
+      .describe(
+        'Upper bound on the volume size, such as 256Mi. On node disk the volume counts toward the Pod\'s ephemeral storage and the kubelet evicts a Pod whose volume outgrows this; ' +
+          'set it, and give the containers resources.limits ephemeral-storage with room for it, so one Pod cannot fill the node\'s disk. With Memory, the memory limits bound it as well.',
+      ),
+    readOnlyInApp: z.boolean().default(false).describe('Mount the volume read-only in the distroless container (and in the sidecars).'),
   })
   .strict()
   .describe('The emptyDir volume the init container writes and the distroless container reads.');
@@ -420,7 +456,7 @@ const podAnnotations = withRules(annotationMap.optional(), 'Annotations added to
   },
 ]);
 
-const podTemplate = z
+const podTemplateFields = z
   .object({
     labels: podLabels.optional(),
     annotations: podAnnotations,
@@ -439,18 +475,41 @@ const podTemplate = z
       .describe('Secrets for pulling the images (referenced by name; the operator does not read them).'),
     priorityClassName: z.string().max(253).optional().describe('PriorityClass of the Pods.'),
     terminationGracePeriodSeconds: z.int().min(0).max(MAX_INT32).default(30).describe('Seconds a Pod gets to stop; 30 by default.'),
-    fsGroup: gid(`Group that owns the shared volume, so both containers can write it; ${DEFAULT_UID} by default.`).default(DEFAULT_UID),
+    // No schema default: the API server would write it into every app, and CEL could
+    // not tell it from one the user set beside platformAssignsUids. The renderer (and
+    // the template hash) take DEFAULT_UID for it instead.
+    fsGroup: gid(`Group that owns the shared volume, so every container can write it; ${DEFAULT_UID} when unset (${PLATFORM_UIDS}).`).optional(),
+    platformAssignsUids: z
+      .boolean()
+      .optional()
+      .describe(
+        'Leave runAsUser, runAsGroup and fsGroup unset everywhere, for platforms that assign them (OpenShift\'s restricted SCC gives each namespace a UID range and sets them itself); runAsNonRoot stays true. ' +
+          'Every container, init steps included, then runs as the one UID the platform picks, with group 0 (root\'s group, no privilege) and the assigned fsGroup: the images\' files must be readable, ' +
+          'and what the app writes writable, by an arbitrary UID in group 0. Refused beside an explicit runAsUser, runAsGroup or fsGroup.',
+      ),
+    topologySpreadConstraints,
   })
-  .strict()
-  .describe('Pod-level settings passed through to every Pod.');
+  .strict();
+
+const podTemplate = withRules(podTemplateFields, 'Pod-level settings passed through to every Pod.', [
+  {
+    cel: '!(has(self.platformAssignsUids) && self.platformAssignsUids) || !has(self.fsGroup)',
+    message: `fsGroup ${PLATFORM_UIDS}: the platform assigns it`,
+    fieldPath: '.fsGroup',
+    holds: (p) => !p.platformAssignsUids || p.fsGroup === undefined,
+  },
+]);
 
 const specFields = z
   .object({
     replicas: z.int().min(0).max(MAX_REPLICAS).default(1).describe(`Number of Pods; 1 by default, 0 scales the app down, at most ${MAX_REPLICAS}.`),
-    init: initContainer,
+    init: initContainer.optional(),
+    initSteps: initSteps.optional(),
+    initVolumes: initVolumes.optional(),
     app: appContainer,
+    sidecars: sidecars.optional(),
     shared: shared.default({ mountPath: DEFAULT_MOUNT_PATH, medium: '', readOnlyInApp: false }),
-    podTemplate: podTemplate.default({ automountServiceAccountToken: false, terminationGracePeriodSeconds: 30, fsGroup: DEFAULT_UID }),
+    podTemplate: podTemplate.default({ automountServiceAccountToken: false, terminationGracePeriodSeconds: 30 }),
     updateStrategy: z
       .enum(['RollingUpdate', 'Recreate'])
       .default('RollingUpdate')
@@ -498,11 +557,12 @@ export const specSchema = withRules(specFields, 'Desired state of the app.', [
     fieldPath: '.service',
     holds: (s) => !s.service || s.service.ports !== undefined || (s.app.ports?.length ?? 0) > 0,
   },
+  ...specRules,
 ]);
 
 const inspectedImage = z
   .object({
-    container: z.enum(['app', 'init']).describe('app (the distroless main container) or init.'),
+    container: z.string().max(63).describe('The container: app (the distroless main container), init, or an init step (init-<name>).'),
     image: z.string().max(1024).describe('The image as the spec names it.'),
     digest: z.string().max(100).optional().describe('The manifest digest inspected (the platform image).'),
     distroless: z.boolean().optional().describe('True when no shell, BusyBox or OS package manager was found.'),
@@ -549,7 +609,7 @@ export const statusSchema = z
         'x-kubernetes-list-type': 'map',
         'x-kubernetes-list-map-keys': ['type'],
       }),
-    images: z.array(inspectedImage).max(2).optional().describe('What the inspection of each image found (absent when spec.imagePolicy is Off).'),
+    images: z.array(inspectedImage).max(1 + MAX_INIT_STEPS).optional().describe('What the inspection of each image found (absent when spec.imagePolicy is Off).'),
   })
   .strict()
   .describe('Observed state of the app, written by the operator.');
@@ -585,4 +645,10 @@ export type DistrolessAppStatus = z.output<typeof statusSchema>;
 export type Condition = z.output<typeof condition>;
 export type ImagePolicy = (typeof IMAGE_POLICIES)[number];
 export type InspectedImageStatus = z.output<typeof inspectedImage>;
-export type Probe = z.output<typeof probeObject>;
+export type Probe = ProbeInput;
+export type InitContainer = z.output<typeof initContainer>;
+export type InitStep = z.output<typeof initStep>;
+export type Sidecar = z.output<typeof sidecar>;
+export type AppContainer = z.output<typeof appContainer>;
+export type PodTemplate = z.output<typeof podTemplate>;
+export type Spec = z.output<typeof specSchema>;

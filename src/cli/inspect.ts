@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { initStepsOf } from '../api/steps.js';
 import { verdictSummary, verdictTable, type InspectionResult } from '../image/format.js';
 import type { Platform } from '../image/types.js';
 import { formatProblem, type CheckedDocument } from './check.js';
@@ -68,18 +69,18 @@ export function inspectFailed(results: Inspected[], requireDistroless: boolean):
 
 /**
  * validate --inspect: reads each app's images, once each. A main image that is not
- * distroless, or could not be read, is a problem at spec.app.image; the init image
- * is reported, never judged (it is meant to be a full distro). True when no problem.
+ * distroless, or could not be read, is a problem at spec.app.image; each init step's
+ * image is reported, never judged (it is meant to be a full distro). True when no problem.
  */
 export async function appImagesAreDistroless(checked: CheckedDocument[], flags: RegistryFlags, io: Io): Promise<boolean> {
   const apps = checked.flatMap((c) => (c.app ? [{ doc: c.doc, app: c.app }] : []));
-  const images = [...new Set(apps.flatMap(({ app }) => [app.spec.app.image, app.spec.init.image]))];
+  const images = [...new Set(apps.flatMap(({ app }) => [app.spec.app.image, ...initStepsOf(app.spec).map((s) => s.step.image)]))];
   const found = new Map((await inspectImages(images, flags)).map((r) => [r.image, r]));
   let ok = true;
   for (const { doc, app } of apps) {
     const problem = mainImageProblem(found.get(app.spec.app.image)!);
     if (problem) io.err(`${formatProblem(doc, { path: 'spec.app.image', message: problem })}\n`);
-    io.err(`${formatProblem(doc, { path: 'spec.init.image', message: initImageReport(found.get(app.spec.init.image)!) }, 'info')}\n`);
+    for (const { path, step } of initStepsOf(app.spec)) io.err(`${formatProblem(doc, { path: `${path}.image`, message: initImageReport(found.get(step.image)!) }, 'info')}\n`);
     ok &&= !problem;
   }
   return ok;

@@ -1,4 +1,5 @@
 import type { DistrolessApp, DistrolessAppStatus, InspectedImageStatus } from '../api/schema.js';
+import { initStepsOf } from '../api/steps.js';
 import type { Lookup } from '../image/inspector.js';
 import type { ImageVerdict } from '../image/types.js';
 import type { Action } from './plan.js';
@@ -26,7 +27,7 @@ export interface ImageCheck {
 }
 
 /**
- * Looks up both images of the app and judges the main one by its policy. The
+ * Looks up the app's images (the main one, then each init step's) and judges the main one by its policy. The
  * lookup answers from memory (inspection runs in the background), so this never
  * waits on a registry: under Warn a registry outage only leaves the condition
  * Unknown; under Enforce the app waits, and says why.
@@ -36,13 +37,15 @@ export function checkImages(app: DistrolessApp, lookup: (reference: string) => L
   if (policy === 'Off') return {};
   const { image } = app.spec.app;
   const main = lookup(image);
-  const init = lookup(app.spec.init.image);
   // A restarted operator knows no verdict yet: what the status says of the same image stands until it does,
   // so a restart costs no write and holds nothing back that was running.
   const before = main.state === 'pending' ? remembered(previous, image) : undefined;
   const condition = before?.condition ?? distroless(image, main);
   return {
-    images: [imageStatus('app', image, main, previous), imageStatus('init', app.spec.init.image, init, previous)],
+    images: [
+      imageStatus('app', image, main, previous),
+      ...initStepsOf(app.spec).map(({ container, step }) => imageStatus(container, step.image, lookup(step.image), previous)),
+    ],
     condition,
     hold: policy !== 'Enforce' ? undefined : before ? rememberedHold(before) : holdFor(main, condition),
   };
@@ -63,7 +66,7 @@ function remembered(previous: DistrolessAppStatus | undefined, image: string): R
   return { condition: { status: before.status, reason: before.reason as DistrolessCondition['reason'], message: before.message }, stalled };
 }
 
-const previousEntry = (previous: DistrolessAppStatus | undefined, container: 'app' | 'init', image: string): InspectedImageStatus | undefined =>
+const previousEntry = (previous: DistrolessAppStatus | undefined, container: string, image: string): InspectedImageStatus | undefined =>
   previous?.images?.find((i) => i.container === container && i.image === image && (i.digest || i.error));
 
 /** The actions a hold still allows: removing Pods that would be removed whatever the image (never one a replacement waits for). */
@@ -123,7 +126,7 @@ const failedHold = (stalled: boolean, condition: DistrolessCondition): ImageHold
 
 const notDistrolessHold = (condition: DistrolessCondition): ImageHold => ({ stalled: true, reason: 'ImageNotDistroless', message: `${condition.message}; ${KEPT}` });
 
-function imageStatus(container: 'app' | 'init', image: string, lookup: Lookup, previous?: DistrolessAppStatus): InspectedImageStatus {
+function imageStatus(container: string, image: string, lookup: Lookup, previous?: DistrolessAppStatus): InspectedImageStatus {
   if (lookup.state === 'pending') return previousEntry(previous, container, image) ?? { container, image };
   if (lookup.state === 'failed') return { container, image, error: lookup.error.message.slice(0, 4096) };
   const v = lookup.verdict;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { DistrolessApp } from '../api/schema.js';
+import { DEFAULT_UID, type DistrolessApp, type PodTemplate } from '../api/schema.js';
+import { nonEmpty } from './objects.js';
 
 /**
  * JSON with object keys sorted and undefined members left out, so that equal
@@ -27,8 +28,27 @@ export function shortHash(text: string, length = HASH_LENGTH): string {
  * Pod. `replicas` and `updateStrategy` say how many Pods and how to roll them, not
  * what a Pod is, so changing them replaces nothing. sha256 over canonical JSON is
  * the same on every run, process and Node version.
+ *
+ * Fields added later hash only when they say something (an empty list or a false
+ * switch is left out), so an app that does not use them keeps its hash, and its Pods.
  */
 export function templateHash(app: DistrolessApp): string {
-  const { init, app: main, shared, podTemplate } = app.spec;
-  return shortHash(canonicalJson({ init, app: main, shared, podTemplate }));
+  const { init, initSteps, initVolumes, app: main, sidecars, shared, podTemplate } = app.spec;
+  return shortHash(
+    canonicalJson({ init, initSteps, initVolumes: nonEmpty(initVolumes), app: main, sidecars: nonEmpty(sidecars), shared, podTemplate: hashedPodTemplate(podTemplate) }),
+  );
+}
+
+/**
+ * The pod template as it was hashed before fsGroup lost its schema default: the
+ * default written in, unless the platform assigns UIDs.
+ */
+function hashedPodTemplate(pt: PodTemplate): PodTemplate {
+  const platform = pt.platformAssignsUids === true;
+  return {
+    ...pt,
+    fsGroup: platform ? undefined : (pt.fsGroup ?? DEFAULT_UID),
+    platformAssignsUids: platform || undefined,
+    topologySpreadConstraints: nonEmpty(pt.topologySpreadConstraints),
+  };
 }

@@ -47,7 +47,8 @@ describe('the generated CRD on a real API server', () => {
     const app = JSON.parse(await ok(['get', '-n', ns, 'dla/defaults', '-o', 'json']));
     expect(app.spec.replicas).toBe(1);
     expect(app.spec.shared).toEqual({ mountPath: '/shared', medium: '', readOnlyInApp: false });
-    expect(app.spec.podTemplate).toEqual({ automountServiceAccountToken: false, terminationGracePeriodSeconds: 30, fsGroup: 65532 });
+    // fsGroup has no server-side default: the renderer gives 65532 unless podTemplate.platformAssignsUids.
+    expect(app.spec.podTemplate).toEqual({ automountServiceAccountToken: false, terminationGracePeriodSeconds: 30 });
     expect(await ok(['get', 'all', '-n', ns, '-o', 'name'])).toContain('distrolessapp.distroless.dev/defaults');
     // The server's defaults and the operator's give the same object.
     const parsed = validateApp(app);

@@ -50,7 +50,7 @@ describe('distroless-operator CLI', () => {
 
   it('validate reads directories and skips other kinds', async () => {
     const r = await run(['validate', '-f', new URL('../../examples', import.meta.url).pathname]);
-    expect(r).toEqual({ code: 0, out: '4 DistrolessApps valid, 1 other document skipped\n', err: '' });
+    expect(r).toEqual({ code: 0, out: '4 DistrolessApps valid, 2 other documents skipped\n', err: '' });
   });
 
   it('validate of an empty file or one with no DistrolessApp exits 1 saying so: a step that validates nothing must not pass', async () => {

@@ -7,7 +7,9 @@ import type { DistrolessApp } from '../../src/api/schema.js';
 import { render, LABEL_APP, LABEL_TEMPLATE_HASH } from '../../src/render/pod.js';
 import { templateHash } from '../../src/render/hash.js';
 import { podName } from '../../src/render/names.js';
+import { initStepsOf } from '../../src/api/steps.js';
 import { validApp, type Manifest } from '../fixtures/invalid-apps.js';
+import { restrictedViolations } from '../fixtures/restricted.js';
 
 const examplesDir = new URL('../../examples/', import.meta.url).pathname;
 const goldenDir = new URL('./golden/', import.meta.url).pathname;
@@ -21,15 +23,17 @@ function parse(manifest: unknown): DistrolessApp {
 
 const loadExample = (name: string) => parse(yaml.load(readFileSync(join(examplesDir, name, 'app.yaml'), 'utf8')));
 const allContainers = (pod: V1Pod): V1Container[] => [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
-const initContainerOf = (pod: V1Pod) => pod.spec?.initContainers?.[0];
 const mainContainerOf = (pod: V1Pod) => pod.spec?.containers[0];
 const envNamesOf = (container: V1Container | undefined) => new Set((container?.env ?? []).map((e) => e.name));
 
+/** The env of every init step. */
+const initEnv = (app: DistrolessApp) => initStepsOf(app.spec).flatMap(({ step }) => step.env ?? []);
+
 /** Init env variables the app's own env does not set too. */
-const initOnlyEnv = (app: DistrolessApp) => (app.spec.init.env ?? []).filter((e) => !(app.spec.app.env ?? []).some((m) => m.name === e.name));
+const initOnlyEnv = (app: DistrolessApp) => initEnv(app).filter((e) => !(app.spec.app.env ?? []).some((m) => m.name === e.name));
 
 /** Where the first init env variable that reads a Secret gets its value. */
-const initSecretSource = (app: DistrolessApp) => app.spec.init.env?.find((e) => e.valueFrom?.secretKeyRef)?.valueFrom;
+const initSecretSource = (app: DistrolessApp) => initEnv(app).find((e) => e.valueFrom?.secretKeyRef)?.valueFrom;
 
 describe('render', () => {
   it('ships the four examples of the design', () => expect(examples).toEqual(['go-static', 'migrate', 'nginx-template', 'postgres']));
@@ -44,6 +48,7 @@ describe('render', () => {
 
   it.each(examples)('puts the restricted profile on every container of %s', (name) => {
     for (const pod of render(loadExample(name)).pods) {
+      expect(restrictedViolations(pod)).toEqual([]);
       expect(pod.spec?.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
       expect(pod.spec?.securityContext?.fsGroup).toEqual(expect.any(Number));
       for (const c of allContainers(pod)) {
@@ -58,7 +63,7 @@ describe('render', () => {
     const app = loadExample(name);
     for (const pod of render(app).pods) {
       const main = mainContainerOf(pod);
-      expect(initContainerOf(pod)?.env).toEqual(app.spec.init.env);
+      for (const { container, step } of initStepsOf(app.spec)) expect(pod.spec?.initContainers?.find((c) => c.name === container)?.env).toEqual(step.env);
       const mainNames = envNamesOf(main);
       for (const e of initOnlyEnv(app)) expect(mainNames.has(e.name)).toBe(false);
       expect(JSON.stringify(main)).not.toContain(JSON.stringify(initSecretSource(app) ?? '\u0000'));

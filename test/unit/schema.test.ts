@@ -8,7 +8,11 @@ describe('DistrolessApp schema', () => {
     expect(result.app.spec.replicas).toBe(1);
     expect(result.app.spec.updateStrategy).toBe('RollingUpdate');
     expect(result.app.spec.shared).toEqual({ mountPath: '/shared', medium: '', readOnlyInApp: false });
-    expect(result.app.spec.podTemplate).toEqual({ automountServiceAccountToken: false, terminationGracePeriodSeconds: 30, fsGroup: 65532 });
+    // fsGroup has no schema default (the renderer gives 65532), so it can be left to a platform that assigns it.
+    expect(result.app.spec.podTemplate).toEqual({ automountServiceAccountToken: false, terminationGracePeriodSeconds: 30 });
+    expect(result.app.spec).not.toHaveProperty('initSteps');
+    expect(result.app.spec).not.toHaveProperty('sidecars');
+    expect(result.app.spec).not.toHaveProperty('initVolumes');
   });
 
   it('accepts AppArmor annotations that keep a profile on (runtime/default, localhost/...), and defaults imagePolicy to Warn', () => {
