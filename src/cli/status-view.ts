@@ -1,6 +1,7 @@
 import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import type { Condition, DistrolessAppStatus } from '../api/schema.js';
-import { APP_CONTAINER, INIT_CONTAINER } from '../render/pod.js';
+import { APP_CONTAINER } from '../render/pod.js';
+import { isInitStepContainer } from '../api/steps.js';
 import { isTerminating, nameOf } from '../controller/pods.js';
 
 // What `kubectl distroless status NAME` prints: pure, from the app and its Pods.
@@ -13,6 +14,8 @@ export interface AppView {
 
 export interface InitFailure {
   pod: string;
+  /** The init step's container: init, or init-<name> for spec.initSteps. */
+  container: string;
   exitCode: number;
   reason?: string;
   message?: string;
@@ -39,14 +42,18 @@ export function lastInitFailure(pods: V1Pod[]): InitFailure | undefined {
 
 type Terminated = NonNullable<NonNullable<V1ContainerStatus['state']>['terminated']>;
 
-/** The init container's current and previous exits, where non-zero. */
+/** Each init step's current and previous exits, where non-zero. */
 function initFailuresOf(pod: V1Pod): InitFailure[] {
-  const status = pod.status?.initContainerStatuses?.find((s) => s.name === INIT_CONTAINER);
-  const exits = [status?.state?.terminated, status?.lastState?.terminated].filter((t): t is Terminated => !!t && t.exitCode !== 0);
+  return initStepStatuses(pod).flatMap((status) => exitsOf(pod, status));
+}
+
+function exitsOf(pod: V1Pod, status: V1ContainerStatus): InitFailure[] {
+  const exits = [status.state?.terminated, status.lastState?.terminated].filter((t): t is Terminated => !!t && t.exitCode !== 0);
   return exits.map((t) => ({
     pod: pod.metadata?.name ?? '',
+    container: status.name,
     exitCode: t.exitCode,
-    restarts: status?.restartCount ?? 0,
+    restarts: status.restartCount ?? 0,
     ...(t.reason ? { reason: t.reason } : {}),
     ...(t.message ? { message: t.message } : {}),
     // client-node types it as a Date; read from JSON it is a string.
@@ -104,21 +111,35 @@ function observedLine(observed: number | undefined, generation: number | undefin
 function podLines(pods: V1Pod[]): string[] {
   if (pods.length === 0) return ['No Pods.'];
   const sorted = [...pods].sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
-  return [table([['POD', 'NODE', 'PHASE', 'INIT', 'APP'], ...sorted.map(podRow)])];
+  return [table([['POD', 'NODE', 'PHASE', 'INIT', 'APP', 'SIDECARS'], ...sorted.map(podRow)])];
 }
 
 function podRow(pod: V1Pod): string[] {
   const status = pod.status ?? {};
-  const init = status.initContainerStatuses?.find((s) => s.name === INIT_CONTAINER);
   const main = status.containerStatuses?.find((s) => s.name === APP_CONTAINER);
   const phase = isTerminating(pod) ? 'Terminating' : (status.phase ?? 'Unknown');
-  return [nameOf(pod), pod.spec?.nodeName ?? '-', phase, describeContainer(init), describeContainer(main)];
+  return [nameOf(pod), pod.spec?.nodeName ?? '-', phase, describeInit(pod), describeContainer(main), describeSidecars(pod)];
+}
+
+const initStepStatuses = (pod: V1Pod): V1ContainerStatus[] => (pod.status?.initContainerStatuses ?? []).filter((s) => isInitStepContainer(s.name));
+
+/** The init step that has not completed yet, or the last one; named when there are several. */
+function describeInit(pod: V1Pod): string {
+  const steps = initStepStatuses(pod);
+  const current = steps.find((s) => s.state?.terminated?.exitCode !== 0) ?? steps.at(-1);
+  return steps.length > 1 && current ? `${current.name}: ${describeContainer(current)}` : describeContainer(current);
+}
+
+/** Native sidecars (init containers that keep running), each by name; - when there are none. */
+function describeSidecars(pod: V1Pod): string {
+  const sidecars = (pod.status?.initContainerStatuses ?? []).filter((s) => !isInitStepContainer(s.name));
+  return sidecars.length ? sidecars.map((s) => `${s.name}: ${describeContainer(s)}`).join('; ') : '-';
 }
 
 function initFailureLine(failure: InitFailure | undefined): string {
   if (!failure) return 'Last init failure: none';
   const parts = [
-    `Last init failure: pod ${failure.pod}: exited with code ${failure.exitCode}`,
+    `Last init failure: pod ${failure.pod}: ${failure.container === 'init' ? '' : `${failure.container} `}exited with code ${failure.exitCode}`,
     failure.reason ? ` (${failure.reason})` : '',
     failure.finishedAt ? ` at ${failure.finishedAt}` : '',
     failure.restarts ? `, ${failure.restarts} restarts` : '',

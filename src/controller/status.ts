@@ -2,7 +2,8 @@ import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import { MAX_CONDITION_MESSAGE, type Condition, type DistrolessApp, type DistrolessAppStatus } from '../api/schema.js';
 import type { FieldProblem } from '../api/validate.js';
 import { canonicalJson } from '../render/hash.js';
-import { INIT_CONTAINER, selectorLabels } from '../render/pod.js';
+import { selectorLabels } from '../render/pod.js';
+import { isInitStepContainer } from '../api/steps.js';
 import type { DistrolessCondition, ImageCheck } from './images.js';
 import type { Observation, ObservedPod } from './observe.js';
 import type { OwnedKind } from './owned.js';
@@ -277,7 +278,8 @@ function podProblem(updated: ObservedPod[]): Problem | undefined {
 
 function initProblem(pod: V1Pod): Problem | undefined {
   for (const status of pod.status?.initContainerStatuses ?? []) {
-    const failure = status.name === INIT_CONTAINER ? initFailure(status) : undefined;
+    // Init steps only: a sidecar is an init container too, and restarts as the main container does.
+    const failure = isInitStepContainer(status.name) ? initFailure(status) : undefined;
     if (failure) return { reason: 'InitContainerFailed', message: `pod ${nameOf(pod)}: init container "${status.name}" ${failure}` };
   }
   return undefined;

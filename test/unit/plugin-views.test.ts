@@ -39,11 +39,34 @@ describe('describeContainer', () => {
 describe('lastInitFailure', () => {
   it('is the most recent non-zero init exit across the Pods', () => {
     const failure = lastInitFailure([initFailed('a-0', 3, '2030-01-01T00:00:00Z'), initFailed('a-1', 7, '2030-01-01T00:05:00Z'), pod('a-2', 'Running')]);
-    expect(failure).toEqual({ pod: 'a-1', exitCode: 7, reason: 'Error', finishedAt: '2030-01-01T00:05:00.000Z', restarts: 2 });
+    expect(failure).toEqual({ pod: 'a-1', container: 'init', exitCode: 7, reason: 'Error', finishedAt: '2030-01-01T00:05:00.000Z', restarts: 2 });
   });
 
   it('is nothing when every init container succeeded', () => {
     expect(lastInitFailure([pod('a-0', 'Running')])).toBeUndefined();
+  });
+});
+
+describe('formatAppStatus with init steps and sidecars', () => {
+  const status = (name: string, state: object, restartCount = 0) => ({ name, image: 'x', imageID: '', ready: false, restartCount, state });
+  const stepped = pod('a-0', 'Pending', {
+    status: {
+      phase: 'Pending',
+      initContainerStatuses: [
+        status('init-migrate', { terminated: { exitCode: 0, reason: 'Completed' } }),
+        status('init-template', { waiting: { reason: 'CrashLoopBackOff' } }, 3),
+        status('proxy', { waiting: { reason: 'PodInitializing' } }),
+      ],
+    },
+  });
+  stepped.status!.initContainerStatuses![1]!.lastState = { terminated: { exitCode: 4, reason: 'Error' } };
+
+  it('names the step that has not completed, shows each sidecar, and names the failing step', () => {
+    const text = formatAppStatus({ metadata: { name: 'a', namespace: 'shop', generation: 1 }, spec: { replicas: 1 }, status: { observedGeneration: 1 } }, [stepped]);
+    expect(text).toMatch(/INIT\s+APP\s+SIDECARS/);
+    expect(text).toContain('init-template: CrashLoopBackOff (restarts 3)');
+    expect(text).toContain('proxy: PodInitializing');
+    expect(text).toContain('Last init failure: pod a-0: init-template exited with code 4 (Error)');
   });
 });
 

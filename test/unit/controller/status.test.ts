@@ -96,6 +96,15 @@ describe('computeStatus', () => {
       expect(message).toContain('CrashLoopBackOff');
     });
 
+    it('InitContainerFailed naming the failing step of spec.initSteps, and not for a crashing sidecar', () => {
+      const pods = podsOf(app3, 'Pending');
+      pods[0] = withInitStatus(pods[0]!, { name: 'init-migrate', state: { terminated: { exitCode: 2, reason: 'Error' } } });
+      expect(expectStalled(statusFor({ app: app3, pods, now: T0 }), 'InitContainerFailed')).toContain('init container "init-migrate" exited with code 2');
+      const sidecar = podsOf(app3, 'Pending');
+      sidecar[0] = withInitStatus(sidecar[0]!, { name: 'proxy', state: { terminated: { exitCode: 2, reason: 'Error' } } });
+      expect(conditionOf(statusFor({ app: app3, pods: sidecar, now: T0 }), 'Stalled').status).toBe('False');
+    });
+
     it('not stalled by an init container that finished well or is still running', () => {
       const pods = podsOf(app3, 'Pending');
       pods[0] = withInitStatus(pods[0]!, { state: { terminated: { exitCode: 0, reason: 'Completed' } } });
