@@ -562,7 +562,7 @@ export const specSchema = withRules(specFields, 'Desired state of the app.', [
 
 const inspectedImage = z
   .object({
-    container: z.string().max(63).describe('The container: app (the distroless main container), init, or an init step (init-<name>).'),
+    container: z.string().max(63).describe('The container: app (the distroless main container), init, an init step (init-<name>), or a sidecar (its name).'),
     image: z.string().max(1024).describe('The image as the spec names it.'),
     digest: z.string().max(100).optional().describe('The manifest digest inspected (the platform image).'),
     distroless: z.boolean().optional().describe('True when no shell, BusyBox or OS package manager was found.'),
@@ -609,7 +609,11 @@ export const statusSchema = z
         'x-kubernetes-list-type': 'map',
         'x-kubernetes-list-map-keys': ['type'],
       }),
-    images: z.array(inspectedImage).max(1 + MAX_INIT_STEPS).optional().describe('What the inspection of each image found (absent when spec.imagePolicy is Off).'),
+    images: z
+      .array(inspectedImage)
+      .max(1 + MAX_INIT_STEPS + MAX_SIDECARS)
+      .optional()
+      .describe('What the inspection of each image found (absent when spec.imagePolicy is Off); the main image is the one judged, the others are reported.'),
   })
   .strict()
   .describe('Observed state of the app, written by the operator.');

@@ -27,7 +27,7 @@ export interface ImageCheck {
 }
 
 /**
- * Looks up the app's images (the main one, then each init step's) and judges the main one by its policy. The
+ * Looks up the app's images (the main one, then each init step's and sidecar's) and judges the main one by its policy. The
  * lookup answers from memory (inspection runs in the background), so this never
  * waits on a registry: under Warn a registry outage only leaves the condition
  * Unknown; under Enforce the app waits, and says why.
@@ -45,6 +45,7 @@ export function checkImages(app: DistrolessApp, lookup: (reference: string) => L
     images: [
       imageStatus('app', image, main, previous),
       ...initStepsOf(app.spec).map(({ container, step }) => imageStatus(container, step.image, lookup(step.image), previous)),
+      ...(app.spec.sidecars ?? []).map((sidecar) => imageStatus(sidecar.name, sidecar.image, lookup(sidecar.image), previous)),
     ],
     condition,
     hold: policy !== 'Enforce' ? undefined : before ? rememberedHold(before) : holdFor(main, condition),

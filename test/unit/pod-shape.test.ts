@@ -150,12 +150,13 @@ describe('init steps', () => {
     ]);
   });
 
-  it("each have their image in status.images, after the main one's", () => {
+  it("each have their image in status.images, after the main one's and before the sidecars'", () => {
     const { images } = checkImages(parse(fullApp()), () => ({ state: 'pending' }));
     expect(images).toEqual([
       { container: 'app', image: 'gcr.io/distroless/static-debian12:nonroot' },
       { container: 'init-render', image: 'alpine:3.20' },
       { container: 'init-keys', image: 'debian:12' },
+      { container: 'log', image: 'registry.example/log-shipper:1' },
     ]);
   });
 });
