@@ -38,7 +38,7 @@ describe('the generated CRD on a real API server', () => {
     expect(flat(explained)).toContain('The emptyDir volume the init container writes and the distroless container reads.');
     const shared = flat(await ok(['explain', 'distrolessapp.spec.shared']));
     expect(shared).toContain('mountPath');
-    expect(shared).toContain('Mount the volume read-only in the distroless container.');
+    expect(shared).toContain('Mount the volume read-only in the distroless container (and in the sidecars).');
   });
 
   it('serves the short name, the category and server-side defaults', async () => {
