@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import './require-node.js';
 import { KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
