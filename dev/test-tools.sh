@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # What the test suite needs beside npm packages, made ready before `npm test` runs
 # (npm's pretest): Lua 5.1 from Debian's packages for the Argo CD health check
-# (Argo CD runs gopher-lua, a Lua 5.1), the control plane and kstatus built from Go
-# modules, and the real node's programs (containerd, runc, CNI plugins from Debian's
-# packages; the kubelet from Go modules, ~11 min cold), the images the e2e tests pull
-# (dev/images, pushed to the local registry; ~3 min cold) and the clients they check
-# with (psql, curl). Each step is a no-op when its tool is already there.
+# (Argo CD runs gopher-lua, a Lua 5.1), the control plane, kstatus and the Compose
+# checker built from Go modules, and the real node's programs (containerd, runc, CNI
+# plugins from Debian's packages; the kubelet from Go modules, ~11 min cold), the
+# images the e2e tests pull (dev/images, pushed to the local registry; ~3 min cold)
+# and the clients they check with (psql, curl). Each step is a no-op when its tool is
+# already there.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -26,6 +27,7 @@ need psql postgresql-client
 need curl curl
 bash "$root/dev/build-control-plane.sh" >/dev/null
 bash "$root/dev/build-kstatus.sh" >/dev/null
+bash "$root/dev/build-compose-check.sh" >/dev/null
 bash "$root/dev/realnode/packages.sh"
 bash "$root/dev/build-kubelet.sh" >/dev/null
 # The project's Node (npm's `node` package), whatever `node` the machine has.

@@ -67,7 +67,7 @@ function imagesRun(app: { spec?: { app?: { image?: string }; init?: { image?: st
 }
 
 export function buildPlugin(io: Io, setExit: (code: number) => void): Command {
-  const program = baseProgram('kubectl-distroless', 'Inspect and debug DistrolessApps; render and validate them offline.', io);
+  const program = baseProgram('kubectl-distroless', 'Inspect and debug DistrolessApps; render, validate and export them to Docker Compose offline.', io);
   for (const command of offlineCommands(io, setExit)) adopt(program, command);
 
   adopt(

@@ -3,6 +3,8 @@ import { createRequire } from 'node:module';
 import * as yaml from 'js-yaml';
 import { crdYaml } from '../api/crd.js';
 import type { DistrolessApp } from '../api/schema.js';
+import { renderCompose } from '../render/compose.js';
+import { composeYaml } from '../render/compose-yaml.js';
 import { render } from '../render/pod.js';
 import { renderDisruptionBudget, renderService } from '../render/workload.js';
 import { readDocuments } from './documents.js';
@@ -44,7 +46,15 @@ function renderAll(app: DistrolessApp): object[] {
   return [...render(app).pods, renderDisruptionBudget(app), renderService(app)].filter((o) => o !== undefined);
 }
 
-/** `render` and `validate`: offline, shared by distroless-operator and kubectl-distroless. */
+function composeHeader(names: string[]): string[] {
+  return [
+    `Rendered by distroless-operator compose from DistrolessApp${names.length === 1 ? '' : 's'} ${names.join(', ')}.`,
+    'Run it with: docker compose up',
+    'Comments say what Kubernetes would do that Compose cannot, and which files to supply.',
+  ];
+}
+
+/** `render`, `compose` and `validate`: offline, shared by distroless-operator and kubectl-distroless. */
 export function offlineCommands(io: Io, setExit: (code: number) => void): Command[] {
   const report = (checked: CheckedDocument[]): boolean => {
     let failed = false;
@@ -76,6 +86,26 @@ export function offlineCommands(io: Io, setExit: (code: number) => void): Comman
       );
     });
 
+  const composeCommand = new Command('compose')
+    .description('Print a Docker Compose file that runs the DistrolessApps without a cluster: the init steps in order, then the sidecars and the distroless container, over a named volume.')
+    .requiredOption('-f, --filename <path...>', 'files or directories of DistrolessApps; - reads stdin')
+    .action(async (opts: { filename: string[] }) => {
+      const checked = checkDocuments(await readDocuments(opts.filename, io.stdin));
+      // As render: nothing is printed unless every document is valid.
+      if (report(checked)) return setExit(EXIT_INVALID);
+      const apps = checked.flatMap((c) => (c.app ? [c.app] : []));
+      if (apps.length === 0) {
+        io.err('no DistrolessApp found in the input\n');
+        return setExit(EXIT_INVALID);
+      }
+      const rendered = renderCompose(apps);
+      if (rendered.problems.length > 0) {
+        for (const p of rendered.problems) io.err(`compose: ${p}\n`);
+        return setExit(EXIT_INVALID);
+      }
+      io.out(composeYaml(rendered, composeHeader(apps.map((a) => a.metadata.name))));
+    });
+
   const validateCommand = withRegistryFlags(
     new Command('validate')
       .description('Check DistrolessApps: every problem as FILE: document N: FIELD: message; exit 1 when any.')
@@ -95,7 +125,7 @@ export function offlineCommands(io: Io, setExit: (code: number) => void): Comman
     io.out(`${apps} DistrolessApp${apps === 1 ? '' : 's'} valid${skipped ? `, ${skipped} other document${skipped === 1 ? '' : 's'} skipped` : ''}\n`);
   });
 
-  return [renderCommand, validateCommand];
+  return [renderCommand, composeCommand, validateCommand];
 }
 
 export function buildProgram(io: Io, setExit: (code: number) => void): Command {

@@ -120,6 +120,39 @@ describe('distroless-operator CLI', () => {
     expect(r.err).toContain("argument 'toml' is invalid");
   });
 
+  it('compose prints one Compose file for every app, with comments for what it cannot express', async () => {
+    const migrate = new URL('../../examples/migrate', import.meta.url).pathname;
+    const r = await run(['compose', '-f', migrate, '-'], dump(validApp('web')));
+    expect(r).toMatchObject({ code: 0, err: '' });
+    expect(r.out).toMatch(/^# Rendered by distroless-operator compose from DistrolessApps migrate, web\.\n# Run it with: docker compose up\n/);
+    expect(r.out).toContain('# env DATABASE_URL is left out: it comes from key url of Secret shop-db-migrator');
+    const file = yaml.load(r.out) as { services: Record<string, { depends_on?: object }>; volumes: object };
+    expect(Object.keys(file.services)).toEqual(['migrate-shared-permissions', 'migrate-init', 'migrate', 'web-shared-permissions', 'web-init', 'web']);
+    expect(file.services.web?.depends_on).toEqual({ 'web-init': { condition: 'service_completed_successfully' } });
+    expect(file.volumes).toEqual({ 'migrate-shared': {}, 'web-shared': {} });
+  });
+
+  it('compose, as render, prints nothing when any document is invalid or none is an app', async () => {
+    const bad = validApp('bad');
+    bad.spec.replicas = -1;
+    const r = await run(['compose', '-f', '-'], dump(validApp('good'), bad));
+    expect(r).toMatchObject({ code: 1, out: '' });
+    expect(r.err).toContain('document 2: spec.replicas: must be at least 0');
+    expect(await run(['compose', '-f', '-'], 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n')).toEqual({ code: 1, out: '', err: 'no DistrolessApp found in the input\n' });
+  });
+
+  it('compose exits 1 naming a service two apps would both make', async () => {
+    const web = validApp('web');
+    web.spec.sidecars = [{ name: 'api', image: 'registry.example/proxy:1', command: ['/proxy'] }];
+    const r = await run(['compose', '-f', '-'], dump(web, validApp('web-api')));
+    expect(r).toEqual({ code: 1, out: '', err: 'compose: service web-api of app web-api is also one of app web: rename one of them\n' });
+  });
+
+  it('compose exits 2 without -f or with an unknown option', async () => {
+    expect((await run(['compose'])).code).toBe(2);
+    expect((await run(['compose', '-o', 'json', '-f', '-'], dump(validApp()))).code).toBe(2);
+  });
+
   it('exits 2 on an unknown command or a missing -f', async () => {
     expect((await run(['deploy'])).code).toBe(2);
     const r = await run(['validate']);
@@ -136,7 +169,7 @@ describe('distroless-operator CLI', () => {
     expect((await run(['--version'])).out).toMatch(/^\d+\.\d+\.\d+\n$/);
     const help = await run(['--help']);
     expect(help.code).toBe(0);
-    for (const cmd of ['render', 'validate', 'crd']) expect(help.out).toContain(cmd);
+    for (const cmd of ['render', 'compose', 'validate', 'crd']) expect(help.out).toContain(cmd);
     expect((await run(['render', '--help'])).out).toContain('--output');
   });
 
