@@ -26,8 +26,8 @@ if [ -z "${DLO_LUA:-}" ]; then need lua5.1 lua5.1; fi
 need psql postgresql-client
 need curl curl
 bash "$root/dev/build-control-plane.sh" >/dev/null
-bash "$root/dev/build-kstatus.sh" >/dev/null
-bash "$root/dev/build-compose-check.sh" >/dev/null
+bash "$root/dev/build-go-test-tool.sh" kstatus >/dev/null
+bash "$root/dev/build-go-test-tool.sh" compose-check >/dev/null
 bash "$root/dev/realnode/packages.sh"
 bash "$root/dev/build-kubelet.sh" >/dev/null
 # The project's Node (npm's `node` package), whatever `node` the machine has.
