@@ -6,7 +6,7 @@ import { SYSTEM_NS, controlPlane, createNamespace, getJson, kubectl, kubectlOk, 
 import { waitFor } from '../../dev/wait-for.js';
 import { startOperator, type OperatorProcess } from '../../dev/operator-process.js';
 import { sumMetric } from '../../dev/metrics.js';
-import { condition, isCurrent, type CurrentApp, type List, type ServedApp, type ServedPod } from './served.js';
+import { condition, isCurrent, podExtremes, podReady, type CurrentApp, type List, type ServedApp, type ServedPod } from './served.js';
 import { recordWatch } from './watch.js';
 
 // The operator as a real process, on the real control plane, authenticated as its
@@ -48,7 +48,6 @@ async function podsOf(ns: string, name: string): Promise<ServedPod[]> {
   return (await getJson<List<ServedPod>>(['get', 'pods', '-n', ns, '-l', `distroless.dev/app=${name}`])).items;
 }
 
-const podReady = (pod: ServedPod) => !pod.metadata.deletionTimestamp && (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 
 /**
  * App writes as the API server counts them: successful Pod creates and deletes,
@@ -148,17 +147,7 @@ describe('the operator', () => {
     pods.stop();
     apps.stop();
 
-    const live = new Map<string, ServedPod>();
-    let minReady = Infinity;
-    let maxLive = 0;
-    for (const [i, { type, object }] of pods.events.entries()) {
-      if (type === 'DELETED') live.delete(object.metadata.name);
-      else live.set(object.metadata.name, object);
-      if (i < 2) continue; // the watch lists the three Pods one event at a time
-      const alive = [...live.values()].filter((p) => !p.metadata.deletionTimestamp);
-      maxLive = Math.max(maxLive, alive.length);
-      minReady = Math.min(minReady, alive.filter(podReady).length);
-    }
+    const { minReady, maxLive } = podExtremes(pods.events, 3);
     expect(minReady).toBeGreaterThanOrEqual(3);
     expect(maxLive).toBeLessThanOrEqual(4);
     const final = await podsOf(ns, 'roll');

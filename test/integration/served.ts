@@ -39,3 +39,26 @@ export interface ServedPod extends V1Pod {
   spec: V1PodSpec;
   status: V1PodStatus;
 }
+
+/** Ready and not terminating: a Pod a Service sends traffic to and a rollout counts. */
+export const podReady = (pod: ServedPod): boolean => !pod.metadata.deletionTimestamp && (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+
+/**
+ * The fewest Ready and the most live (not terminating) Pods at any moment of a
+ * recorded Pod watch, counted once its initial list of `listed` Pods is in (the
+ * watch lists them one ADDED event at a time).
+ */
+export function podExtremes(events: { type: string; object: ServedPod }[], listed: number): { minReady: number; maxLive: number } {
+  const live = new Map<string, ServedPod>();
+  let minReady = Infinity;
+  let maxLive = 0;
+  for (const [i, { type, object }] of events.entries()) {
+    if (type === 'DELETED') live.delete(object.metadata.name);
+    else live.set(object.metadata.name, object);
+    if (i < listed - 1) continue;
+    const alive = [...live.values()].filter((p) => !p.metadata.deletionTimestamp);
+    maxLive = Math.max(maxLive, alive.length);
+    minReady = Math.min(minReady, alive.filter(podReady).length);
+  }
+  return { minReady, maxLive };
+}

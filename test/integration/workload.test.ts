@@ -5,7 +5,7 @@ import { validApp, type Manifest } from '../fixtures/invalid-apps.js';
 import { createNamespace, getJson, kubectl, kubectlOk, serviceAccountKubeconfig } from './helpers.js';
 import { waitFor } from '../../dev/wait-for.js';
 import { startOperator, type OperatorProcess } from '../../dev/operator-process.js';
-import { condition, isCurrent, type CurrentApp, type List, type ServedApp, type ServedPod } from './served.js';
+import { condition, isCurrent, podExtremes, podReady, type CurrentApp, type List, type ServedApp, type ServedPod } from './served.js';
 import { recordWatch } from './watch.js';
 
 // What a Deployment gives for free, on the real control plane with kwok nodes: the
@@ -48,7 +48,6 @@ async function podsOf(namespace: string, name: string): Promise<ServedPod[]> {
   return (await getJson<List<ServedPod>>(['get', 'pods', '-n', namespace, '-l', `distroless.dev/app=${name}`])).items;
 }
 
-const podReady = (pod: ServedPod) => !pod.metadata.deletionTimestamp && (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 const readyTime = (pod: ServedPod) => Date.parse(String(pod.status.conditions!.find((c) => c.type === 'Ready')!.lastTransitionTime));
 
 async function absent(namespace: string, what: string): Promise<boolean> {
@@ -195,17 +194,7 @@ describe('rollout control', () => {
     await waitFor(async () => (await podsOf(namespace, 'paced')).length === 3, { what: 'old Pods to go' });
     pods.stop();
 
-    const live = new Map<string, ServedPod>();
-    let minReady = Infinity;
-    let maxLive = 0;
-    for (const [i, { type, object }] of pods.events.entries()) {
-      if (type === 'DELETED') live.delete(object.metadata.name);
-      else live.set(object.metadata.name, object);
-      if (i < 2) continue; // the watch lists the three Pods one event at a time
-      const alive = [...live.values()].filter((p) => !p.metadata.deletionTimestamp);
-      maxLive = Math.max(maxLive, alive.length);
-      minReady = Math.min(minReady, alive.filter(podReady).length);
-    }
+    const { minReady, maxLive } = podExtremes(pods.events, 3);
     // Without surge, an old Pod has to go before a new one comes: the floor is used, and held.
     expect(minReady).toBe(2);
     expect(maxLive).toBe(3);
