@@ -1,5 +1,4 @@
 import type { V1Pod } from '@kubernetes/client-node';
-import { KubeConfig } from '@kubernetes/client-node';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -7,6 +6,7 @@ import { join } from 'node:path';
 import { validateApp } from '../src/api/validate.js';
 import { Informer } from '../src/kube/informer.js';
 import { PODS } from '../src/kube/resources.js';
+import { loadContext } from '../src/kube/context.js';
 import { restClient } from '../src/kube/rest.js';
 import { render } from '../src/render/pod.js';
 import { createLogger } from '../src/runtime/log.js';
@@ -77,9 +77,7 @@ function kubectl(plane: ControlPlane, args: string[], input?: string): void {
 
 /** Watches the namespace's Pods, noting when each first showed a finished init step and Ready. */
 function podClock(plane: ControlPlane): { informer: Informer<V1Pod>; seen: Marks } {
-  const kc = new KubeConfig();
-  kc.loadFromFile(plane.kubeconfigPath);
-  const informer = new Informer<V1Pod>({ name: 'bench', rest: restClient(kc, 'bench-real-node'), type: PODS, namespace: NS, log: createLogger('silent') });
+  const informer = new Informer<V1Pod>({ name: 'bench', rest: restClient(loadContext({ file: plane.kubeconfigPath }), 'bench-real-node'), type: PODS, namespace: NS, log: createLogger('silent') });
   const seen: Marks = new Map();
   informer.subscribe((type, pod) => {
     if (type !== 'DELETED') mark(seen, pod, Date.now());

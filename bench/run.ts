@@ -1,4 +1,4 @@
-import { KubeConfig, type V1Pod, type V1ReplicaSet } from '@kubernetes/client-node';
+import type { V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -11,6 +11,7 @@ import { Informer } from '../src/kube/informer.js';
 import { PODS, type ResourceType } from '../src/kube/resources.js';
 import { DISTROLESS_APPS } from '../src/controller/resources.js';
 import type { StoredApp } from '../src/controller/reconciler.js';
+import { loadContext } from '../src/kube/context.js';
 import { restClient, type Rest } from '../src/kube/rest.js';
 import { sleep } from '../src/kube/wait.js';
 import { kubectlPath } from '../dev/controlplane/kubectl.js';
@@ -60,9 +61,7 @@ const podShape = (() => {
 })();
 
 function clientOf(plane: ControlPlane): Rest {
-  const kc = new KubeConfig();
-  kc.loadFromFile(plane.kubeconfigPath);
-  return restClient(kc, 'bench', 120_000);
+  return restClient(loadContext({ file: plane.kubeconfigPath }), 'bench', 120_000);
 }
 
 async function inParallel(n: number, work: (i: number) => Promise<unknown>): Promise<void> {

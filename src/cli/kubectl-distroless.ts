@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import './require-node.js';
-import { KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { isOwnedBy } from '../controller/pods.js';
 import { DISTROLESS_APPS } from '../controller/resources.js';
+import { loadContext } from '../kube/context.js';
 import { PODS } from '../kube/resources.js';
 import { isNotFound, restClient, type Rest } from '../kube/rest.js';
 import { LABEL_APP } from '../render/pod.js';
@@ -33,12 +34,9 @@ function withClusterOptions(command: Command): Command {
 }
 
 function connect(opts: ClusterOptions): { rest: Rest; namespace: string } {
-  const kc = new KubeConfig();
-  if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
-  else kc.loadFromDefault();
-  if (opts.context) kc.setCurrentContext(opts.context);
-  const namespace = opts.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
-  return { rest: restClient(kc, 'kubectl-distroless'), namespace };
+  // kubectl's order: a ServiceAccount's in-cluster config only when no kubeconfig file is found.
+  const context = loadContext({ file: opts.kubeconfig, context: opts.context, inCluster: 'after-home' });
+  return { rest: restClient(context, 'kubectl-distroless'), namespace: opts.namespace ?? context.namespace ?? 'default' };
 }
 
 /** The app and the Pods it controls; a missing app is an error naming it. */

@@ -1,4 +1,3 @@
-import { KubeConfig } from '@kubernetes/client-node';
 import { hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { Gauge, Histogram } from 'prom-client';
@@ -7,6 +6,7 @@ import { credentialsFromDockerConfig } from '../image/credentials.js';
 import { ImageInspector } from '../image/inspector.js';
 import { plainHttpFor } from '../image/registry.js';
 import { registrySource } from '../image/source.js';
+import { loadContext } from '../kube/context.js';
 import { LeaderElector } from '../kube/leader.js';
 import { restClient } from '../kube/rest.js';
 import { clientMetrics } from '../runtime/client-metrics.js';
@@ -23,11 +23,12 @@ import type { RunOptions } from './run-options.js';
  */
 export async function run(opts: RunOptions): Promise<number> {
   const log = createLogger(opts.logLevel);
-  const kc = new KubeConfig();
-  if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
-  else kc.loadFromDefault();
+  // --kubeconfig takes KUBECONFIG as its default, which may list several files:
+  // the loader reads that list itself, merged as kubectl merges it.
+  const file = opts.kubeconfig === process.env.KUBECONFIG ? undefined : opts.kubeconfig;
+  const context = loadContext({ file });
   const identity = `${hostname()}_${process.pid}`;
-  const rest = restClient(kc, `distroless-operator/${identity}`);
+  const rest = restClient(context, `distroless-operator/${identity}`);
   const metrics = createMetricsScope('distroless_operator_');
   const client = clientMetrics(metrics);
   client.instrument(rest);

@@ -1,13 +1,15 @@
-import { RequestContext, Watch, type HttpMethod, type KubeConfig } from '@kubernetes/client-node';
 import { fetch, type Dispatcher } from 'undici';
 import type { KubeObject } from './cache.js';
+import { ApiConnection, type Prepared } from './connection.js';
+import type { KubeContext } from './context.js';
 import { pathOf, resourceLabel, type ResourceRef } from './resources.js';
+import { openWatch } from './watch.js';
 
 /**
- * The one door to the API server. Requests go through undici with the same TLS
- * and credentials client-node's Watch uses (the kubeconfig's certificates, tokens
- * or exec plugins), and every failure becomes a KubeError with the server's
- * Status parsed, so no caller ever has to pick apart a raw JSON string.
+ * The one door to the API server. Requests go through undici with the TLS and
+ * credentials of a kubeconfig context (certificates, tokens, token files, exec
+ * plugins: connection.ts), and every failure becomes a KubeError with the
+ * server's Status parsed, so no caller ever has to pick apart a raw JSON string.
  */
 
 export class KubeError extends Error {
@@ -21,8 +23,7 @@ export class KubeError extends Error {
   }
 }
 
-/** Watch failures come from client-node as an Error with statusCode, not as a KubeError. */
-const statusOf = (err: unknown): number | undefined => (err instanceof KubeError ? err.status : (err as { statusCode?: number } | undefined)?.statusCode);
+const statusOf = (err: unknown): number | undefined => (err instanceof KubeError ? err.status : undefined);
 export const isNotFound = (err: unknown): boolean => statusOf(err) === 404;
 export const isConflict = (err: unknown): boolean => err instanceof KubeError && err.status === 409;
 export const isAlreadyExists = (err: unknown): boolean => err instanceof KubeError && err.status === 409 && err.reason === 'AlreadyExists';
@@ -57,61 +58,73 @@ export interface Rest {
 
 const WRITE_VERBS: Partial<Record<Method, WriteVerb>> = { POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
 
-export function restClient(kc: KubeConfig, userAgent: string, timeoutMs = 30_000): Rest {
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error('the kubeconfig has no current cluster');
-  const server = cluster.server.replace(/\/$/, '');
-  // client-node builds a new undici Agent, so a new TLS connection, each time it
-  // applies the kubeconfig. Credentials are applied per request (tokens rotate;
-  // exec plugins refresh), but the first Agent is kept and its keep-alive
-  // connections reused: one handshake per connection, not per request. undici
-  // negotiates HTTP/2 with kube-apiserver, so concurrent requests share a single
-  // connection, as client-go's do. The TLS material (CA, client certificate) is
-  // therefore read once, at the first request.
-  let dispatcher: Dispatcher | undefined;
+export interface RestClient extends Rest {
+  /** Closes the kept connection; watches close their own as they end. */
+  close(): Promise<void>;
+}
 
-  /** The kubeconfig's credentials as headers; the first call also keeps the connection pool. */
-  async function authenticate(url: URL, method: Method): Promise<Record<string, string>> {
-    const ctx = new RequestContext(url.toString(), method as HttpMethod);
-    await kc.applySecurityAuthentication(ctx);
-    if (!dispatcher) {
-      dispatcher = ctx.getDispatcher() as Dispatcher | undefined;
-      dispatcher?.on('connect', () => rest.onConnect?.());
-    }
-    return { ...ctx.getHeaders() };
+export function restClient(context: KubeContext, userAgent: string, timeoutMs = 30_000): RestClient {
+  const connection = new ApiConnection(context);
+  const server = connection.server;
+  // The kept Agent's connections, counted for onConnect. It changes only when an
+  // exec plugin hands out a new client certificate.
+  let counted: Dispatcher | undefined;
+
+  async function send(method: Method, url: URL, body: string | undefined, contentType: string | undefined, what: string): Promise<{ status: number; text: string }> {
+    const attempt = async (prepared: Prepared) => {
+      if (prepared.dispatcher !== counted) {
+        counted = prepared.dispatcher;
+        counted.on('connect', () => rest.onConnect?.());
+      }
+      const headers: Record<string, string> = { ...prepared.headers, Accept: 'application/json', 'User-Agent': userAgent };
+      if (contentType) headers['Content-Type'] = contentType;
+      const response = await fetch(url, { method, headers, body, dispatcher: prepared.dispatcher, signal: AbortSignal.timeout(timeoutMs) }).catch((err: unknown) => {
+        throw new KubeError(0, 'ConnectionFailed', `${what}: ${describeFetchError(err)}`);
+      });
+      return { status: response.status, text: await response.text() };
+    };
+    const prepared = await connection.forRequest();
+    const answer = await attempt(prepared);
+    if (answer.status !== 401) return answer;
+    // Refused credentials are dropped; when fresh ones differ (a rotated token file, an
+    // exec plugin run again), the request is sent once more: the server did nothing with it.
+    const fresh = await connection.afterUnauthorized(prepared);
+    return fresh ? attempt(fresh) : answer;
   }
 
-  const rest: Rest = {
+  const rest: RestClient = {
     async request(method, target, options = {}) {
       const url = urlOf(server, target, options.query);
       const what = `${method} ${url.pathname}`;
-      const headers = await authenticate(url, method);
-      headers.Accept = 'application/json';
-      headers['User-Agent'] = userAgent;
-      if (options.body !== undefined) headers['Content-Type'] = options.contentType ?? 'application/json';
       const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-      const response = await fetch(url, { method, headers, body, dispatcher: dispatcher as never, signal: AbortSignal.timeout(timeoutMs) }).catch((err: unknown) => {
-        throw new KubeError(0, 'ConnectionFailed', `${what}: ${describeFetchError(err)}`);
-      });
-      const text = await response.text();
-      if (!response.ok) throw errorFromStatus(response.status, text, what);
+      const contentType = options.body === undefined ? undefined : (options.contentType ?? 'application/json');
+      const { status, text } = await send(method, url, body, contentType, what);
+      if (status < 200 || status > 299) throw errorFromStatus(status, text, what);
       const verb = WRITE_VERBS[method];
       if (verb) rest.onWrite?.(verb, resourceLabel(target));
       return (text ? JSON.parse(text) : undefined) as never;
     },
 
     async watch(collection, query, handlers, inactivityMs) {
-      const watcher = new Watch(kc);
-      // Watch aborts a connection that sends nothing for this long: with bookmarks on,
-      // a healthy idle watch still speaks, so silence means a dead connection.
-      (watcher as unknown as { requestTimeoutMs: number }).requestTimeoutMs = inactivityMs;
-      return watcher.watch(
-        pathOf(collection),
-        query,
-        (type, object) => handlers.onEvent(type, object as WatchedObject),
-        (err) => handlers.onDone(err),
-      );
+      const url = urlOf(server, collection, { watch: true, ...query });
+      const prepared = await connection.forStream();
+      return openWatch({
+        url,
+        headers: { ...prepared.headers, Accept: 'application/json', 'User-Agent': userAgent },
+        dispatcher: prepared.dispatcher,
+        // With bookmarks on, a healthy idle watch still speaks, so silence means a dead connection.
+        inactivityMs,
+        onEvent: ({ type, object }) => handlers.onEvent(type, object as WatchedObject),
+        onDone: (err) => handlers.onDone(err),
+        refused: (status, text) => {
+          // The informer retries the watch; let that attempt fetch fresh credentials.
+          if (status === 401) void connection.afterUnauthorized(prepared).catch(() => {});
+          return errorFromStatus(status, text, `watch ${url.pathname}`);
+        },
+      });
     },
+
+    close: () => connection.close(),
   };
   return rest;
 }

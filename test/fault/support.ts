@@ -1,9 +1,10 @@
-import { KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
 import { DISTROLESS_APPS } from '../../src/controller/resources.js';
 import { PODS } from '../../src/kube/resources.js';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as yaml from 'js-yaml';
+import { loadContext } from '../../src/kube/context.js';
 import { restClient, type Rest } from '../../src/kube/rest.js';
 import type { Manifest } from '../fixtures/invalid-apps.js';
 import { kubectlOk, testKubeconfig } from '../integration/helpers.js';
@@ -21,9 +22,7 @@ let admin: Rest | undefined;
 /** The admin's REST client, for bulk reads and writes that kubectl would make slow. */
 export function adminRest(): Rest {
   if (admin) return admin;
-  const kc = new KubeConfig();
-  kc.loadFromFile(testKubeconfig());
-  return (admin = restClient(kc, 'fault-suite'));
+  return (admin = restClient(loadContext({ file: testKubeconfig() }), 'fault-suite'));
 }
 
 export async function applyApps(ns: string, apps: Manifest[]): Promise<void> {

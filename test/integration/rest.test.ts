@@ -1,6 +1,6 @@
-import { KubeConfig } from '@kubernetes/client-node';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { ResourceRef, ResourceType } from '../../src/kube/resources.js';
+import { loadContext } from '../../src/kube/context.js';
 import { KubeError, restClient } from '../../src/kube/rest.js';
 import { testKubeconfig } from './helpers.js';
 
@@ -11,9 +11,7 @@ const NAMESPACES: ResourceType = { group: '', version: 'v1', plural: 'namespaces
 const defaultNamespace: ResourceRef = { type: NAMESPACES, name: 'default' };
 
 function client() {
-  const kc = new KubeConfig();
-  kc.loadFromFile(testKubeconfig());
-  const rest = restClient(kc, 'rest-test');
+  const rest = restClient(loadContext({ file: testKubeconfig() }), 'rest-test');
   let reported = 0;
   rest.onConnect = () => reported++;
   return { rest, reported: () => reported };
