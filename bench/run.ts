@@ -34,13 +34,15 @@ import { summarizeDir } from './profile.js';
 
 const root = new URL('../', import.meta.url).pathname;
 const PARTS = ['operator', 'floor', 'peer', 'latency'] as const;
-const USAGE = `npm run bench [-- --sizes=N,...] [--parts=${PARTS.join(',')}] [--cpu-profile] [--out=DIR]`;
+const USAGE = `npm run bench [-- --sizes=N,...] [--parts=${PARTS.join(',')}] [--cpu-profile] [--node-options=FLAGS] [--out=DIR]`;
 const { values: flags } = parseFlags(USAGE, {
   options: {
     sizes: { type: 'string', default: '100,1000,5000' },
     parts: { type: 'string', default: PARTS.join(',') },
     // The operator runs with --cpu-prof; its profile is summarised into the result.
     'cpu-profile': { type: 'boolean', default: false },
+    // Node and V8 flags for the operator's process only (say, --max-semi-space-size=1), to weigh them against a run without.
+    'node-options': { type: 'string', default: '' },
     out: { type: 'string', default: join(root, 'bench/results') },
   },
 });
@@ -151,7 +153,7 @@ async function startBenchOperator(plane: ControlPlane, kubeconfig: string, profi
     compiled: true,
     logLevel: 'warn',
     args: ['--leader-elect=false', `--resync=${RESYNC_S}s`, `--workers=${CONCURRENCY}`],
-    ...(profileDir ? { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } } : {}),
+    env: { NODE_OPTIONS: [flags['node-options'], profileDir ? `--cpu-prof --cpu-prof-dir=${profileDir}` : ''].filter(Boolean).join(' ') },
   });
 }
 const metricsOf = async (op: OperatorProcess) => (await fetch(op.metricsUrl)).text();
@@ -192,6 +194,8 @@ async function operatorRun(n: number) {
     }, 500);
     const ready = waitAll<StoredApp>(rest, DISTROLESS_APPS, n, isReadyApp);
     await ready.synced;
+    // Idle: ready, caches synced, no app yet; the baseline the per-app cost is counted from.
+    const idleRss = sumMetric(await metricsOf(op), 'process_resident_memory_bytes');
     const started = Date.now();
     await inParallel(n, (i) => rest.request('POST', { type: DISTROLESS_APPS, namespace: NS }, { body: app(i) }));
     await ready.until;
@@ -240,7 +244,10 @@ async function operatorRun(n: number) {
       writeQps: +(convergeWrites.length / convergeS).toFixed(1),
       apiConnections: connections,
       idleWrites,
+      idleRssMiB: Math.round(idleRss / 2 ** 20),
       rssMiB: Math.round(rss / 2 ** 20),
+      /** What each converged app adds to the idle process, in bytes. */
+      rssBytesPerApp: Math.round((rss - idleRss) / n),
       heapUsedMiB: Math.round(heap / 2 ** 20),
       heapTotalMiB: Math.round(heapTotal / 2 ** 20),
       externalMiB: Math.round(external / 2 ** 20),
@@ -371,6 +378,7 @@ function machine() {
     etcd: v.etcd,
     kwok: v.kwok,
     date: new Date().toISOString(),
+    operatorNodeOptions: flags['node-options'],
   };
 }
 
@@ -404,7 +412,7 @@ function markdown(result: BenchResult): string {
 function machineLines(m: BenchResult['machine']): string[] {
   return [
     `Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB; Node ${m.node}; Kubernetes ${m.kubernetes}, etcd ${m.etcd}, kwok ${m.kwok}; ${m.date}.`,
-    `Every run on a fresh local control plane; clients create at concurrency ${CONCURRENCY}; the operator runs compiled (dist/), ${CONCURRENCY} workers, resync ${RESYNC_S} s.`,
+    `Every run on a fresh local control plane; clients create at concurrency ${CONCURRENCY}; the operator runs compiled (dist/), ${CONCURRENCY} workers, resync ${RESYNC_S} s${m.operatorNodeOptions ? `, NODE_OPTIONS=${m.operatorNodeOptions}` : ''}.`,
   ];
 }
 
@@ -453,9 +461,21 @@ function operatorDetails(sizes: SizeRow[]): string[] {
     'CPU seconds by process during convergence (operator run):',
     '',
     ...runs.map(({ n, operator }) => `- N=${n}: ${Object.entries(operator.cpuSeconds).map(([k, v]) => `${k} ${v}`).join(', ')}`),
+    '',
+    'Memory: idle RSS (ready, caches synced, no app), RSS once converged, and what each app adds; kube-apiserver CPU per converged app against the floor\'s per Pod:',
+    '',
+    ...sizes.flatMap(costLine),
     ...runs.flatMap(profileLines),
     ...runs.flatMap(unexpectedWriteLines),
   ];
+}
+
+function costLine({ n, operator, floor }: SizeRow): string[] {
+  if (!operator) return [];
+  const perApp = (cpu: Record<string, number> | undefined) => (cpu?.['kube-apiserver'] === undefined ? undefined : (cpu['kube-apiserver'] * 1000) / n);
+  const [mine, floors] = [perApp(operator.cpuSeconds), perApp(floor?.cpuSeconds)];
+  const api = mine === undefined ? '' : `; kube-apiserver ${mine.toFixed(1)} CPU-ms per app${floors === undefined ? '' : ` against the floor's ${floors.toFixed(1)} (${(mine / floors).toFixed(2)}×)`}`;
+  return [`- N=${n}: idle ${operator.idleRssMiB} MiB, converged ${operator.rssMiB} MiB (peak ${operator.peakRssMiB}), ${operator.rssBytesPerApp} bytes per app${api}`];
 }
 
 function profileLines({ n, operator }: { n: number; operator: OperatorRun }): string[] {

@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { labelSelectorProblem } from '../kube/label-selector.js';
 import { LOG_LEVELS } from '../runtime/log.js';
 
 /** `30s`, `10m`, `1h` or plain seconds. */
@@ -25,9 +26,17 @@ function parseBool(text: string): boolean {
 
 const parseList = (text: string) => text.split(',').map((s) => s.trim()).filter(Boolean);
 
+function parseSelector(text: string): string {
+  const problem = labelSelectorProblem(text);
+  if (problem) throw new InvalidArgumentError(`the label selector ${problem}`);
+  return text.trim();
+}
+
 export interface RunOptions {
   kubeconfig?: string;
   namespaces: string[];
+  /** A label selector on DistrolessApps: this operator reconciles only the apps it matches (one shard of several). */
+  selector?: string;
   workers: number;
   resync: number;
   leaderElect: boolean;
@@ -53,6 +62,11 @@ export function runCommand(): Command {
     .description('Run the operator: reconcile DistrolessApps into Pods until SIGTERM. Every flag has an environment variable twin.')
     .addOption(new Option('--kubeconfig <path>', 'kubeconfig file; in-cluster config or ~/.kube/config when unset').env('KUBECONFIG'))
     .addOption(new Option('--namespaces <list>', 'comma-separated namespaces to watch; all when empty').env('DLO_NAMESPACES').argParser(parseList).default([], 'all'))
+    .addOption(
+      new Option('--selector <labels>', 'reconcile only the DistrolessApps this label selector matches, so several operators can divide the apps (each with its own --lease-name)')
+        .env('DLO_SELECTOR')
+        .argParser(parseSelector),
+    )
     .addOption(new Option('--workers <n>', 'apps reconciled at once').env('DLO_WORKERS').argParser(parseWorkers).default(4))
     .addOption(new Option('--resync <duration>', 'how often every app is looked at again').env('DLO_RESYNC').argParser(parseDuration).default(600_000, '10m'))
     .addOption(new Option('--leader-elect <bool>', 'elect a leader through a Lease; false only when one replica runs').env('DLO_LEADER_ELECT').argParser(parseBool).default(true))
@@ -73,5 +87,19 @@ export function runCommand(): Command {
         .argParser(parseList)
         .default([], 'none'),
     )
-    .addOption(new Option('--image-timeout <duration>', 'time limit of one registry request while inspecting an image').env('DLO_IMAGE_TIMEOUT').argParser(parseDuration).default(30_000, '30s'));
+    .addOption(new Option('--image-timeout <duration>', 'time limit of one registry request while inspecting an image').env('DLO_IMAGE_TIMEOUT').argParser(parseDuration).default(30_000, '30s'))
+    .hook('preAction', (command) => {
+      const problem = shardLeaseProblem(command.opts<RunOptions>(), command.getOptionValueSource('leaseName'));
+      if (problem) command.error(`error: ${problem}`, { exitCode: 2, code: 'distroless.shardLease' });
+    });
+}
+
+/**
+ * Shards that share a Lease take turns instead of dividing the apps: only the
+ * leader of the shared Lease would run, and the other shards' apps would sit
+ * unreconciled. A shard must name its own Lease.
+ */
+export function shardLeaseProblem(opts: Pick<RunOptions, 'selector' | 'leaderElect' | 'leaseName'>, leaseNameSource: string | undefined): string | undefined {
+  if (!opts.selector || !opts.leaderElect || leaseNameSource !== 'default') return undefined;
+  return `--selector ${JSON.stringify(opts.selector)} needs its own --lease-name (DLO_LEASE_NAME): shards sharing the Lease ${JSON.stringify(opts.leaseName)} would take turns, not divide the apps`;
 }

@@ -36,7 +36,7 @@ export async function run(opts: RunOptions): Promise<number> {
   const elector = opts.leaderElect ? new LeaderElector(rest, { namespace: opts.leaseNamespace, name: opts.leaseName, identity }, log) : undefined;
   const manager = new Manager({ log, metrics, metricsAddress: opts.metricsAddr, healthAddress: opts.healthAddr, elector });
   const images = imageInspector(opts, metrics);
-  setupDistrolessAppController(manager, { rest, namespaces: opts.namespaces, workers: opts.workers, resyncMs: opts.resync, identity, log, metrics, clientMetrics: client, images });
+  setupDistrolessAppController(manager, { rest, namespaces: opts.namespaces, appSelector: opts.selector, workers: opts.workers, resyncMs: opts.resync, identity, log, metrics, clientMetrics: client, images });
 
   const stop = (signal: string) => {
     log.info({ signal }, 'signal received');
@@ -44,7 +44,7 @@ export async function run(opts: RunOptions): Promise<number> {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
-  log.info({ namespaces: opts.namespaces.length ? opts.namespaces : 'all', workers: opts.workers, leaderElection: opts.leaderElect }, 'starting');
+  log.info({ namespaces: opts.namespaces.length ? opts.namespaces : 'all', selector: opts.selector ?? 'all apps', workers: opts.workers, leaderElection: opts.leaderElect }, 'starting');
   return manager.start();
 }
 

@@ -24,6 +24,8 @@ export interface DistrolessAppControllerOptions {
   rest: Rest;
   /** Namespaces to watch; all when empty. */
   namespaces: readonly string[];
+  /** A label selector on DistrolessApps: the shard of the apps this operator reconciles; all when unset. */
+  appSelector?: string;
   workers: number;
   resyncMs: number;
   /** Who writes the Events: the leader election identity. */
@@ -42,8 +44,10 @@ export interface DistrolessAppControllerOptions {
  */
 export function setupDistrolessAppController(manager: Manager, options: DistrolessAppControllerOptions): void {
   const { rest, namespaces, log } = options;
-  const apps = cacheOf<StoredApp>(namespaces, { name: PLURAL, rest, type: DISTROLESS_APPS, log, onList: options.clientMetrics.onList(PLURAL) });
+  const apps = cacheOf<StoredApp>(namespaces, { name: PLURAL, rest, type: DISTROLESS_APPS, labelSelector: options.appSelector, log, onList: options.clientMetrics.onList(PLURAL) });
   const appKeyOf = (object: V1Pod | OwnedObject) => controllerKey(object, APP_OWNER);
+  // Every shard caches every managed Pod (trimmed): a Pod does not carry its app's labels, and a Pod
+  // whose app is another shard's only wakes a reconcile that finds no app and does nothing.
   const pods = cacheOf<V1Pod>(namespaces, {
     name: 'pods',
     rest,
