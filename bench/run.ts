@@ -121,7 +121,6 @@ async function freshPlane(n: number, controllerManagerArgs: string[] = []): Prom
     if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
   };
   kubectl(['apply', '--server-side', '-f', join(root, 'crds/distroless.dev_distrolessapps.yaml')]);
-  kubectl(['wait', '--for=condition=Established', 'crd/distrolessapps.distroless.dev']);
   kubectl(['create', 'namespace', NS]);
   const rest = clientOf(plane);
   await pastNewCrdGrace(rest);
@@ -136,13 +135,20 @@ async function freshPlane(n: number, controllerManagerArgs: string[] = []): Prom
  * no clock starts until the CRD is older than that.
  */
 async function pastNewCrdGrace(rest: Rest): Promise<void> {
-  const crd = (await rest.request('GET', { type: CRDS, name: 'distrolessapps.distroless.dev' })) as {
-    status?: { conditions?: { type: string; lastTransitionTime?: string }[] };
-  };
-  const established = crd.status?.conditions?.find((c) => c.type === 'Established')?.lastTransitionTime;
-  if (!established) throw new Error('the DistrolessApp CRD has no Established condition');
+  // Polled rather than `kubectl wait`, which fails outright on a CRD whose status the server has not written yet.
+  let established: string | undefined;
+  await waitFor(
+    async () => {
+      const crd = (await rest.request('GET', { type: CRDS, name: 'distrolessapps.distroless.dev' })) as {
+        status?: { conditions?: { type: string; status: string; lastTransitionTime?: string }[] };
+      };
+      established = crd.status?.conditions?.find((c) => c.type === 'Established' && c.status === 'True')?.lastTransitionTime;
+      return established !== undefined;
+    },
+    { what: 'the DistrolessApp CRD to be Established' },
+  );
   // The server measures from the same whole-second lastTransitionTime; the margin covers rounding between clocks.
-  const graceEnds = Date.parse(established) + 2_000 + 100;
+  const graceEnds = Date.parse(established!) + 2_000 + 100;
   await sleep(Math.max(0, graceEnds - Date.now()));
 }
 

@@ -19,6 +19,7 @@ import { trimPod } from './pods.js';
 import { createReconciler, type StoredApp } from './reconciler.js';
 import { APP_OWNER, DISTROLESS_APPS } from './resources.js';
 import { stateOf, type AppState } from './status.js';
+import { trimApp } from './stored-app.js';
 
 export interface DistrolessAppControllerOptions {
   rest: Rest;
@@ -44,7 +45,15 @@ export interface DistrolessAppControllerOptions {
  */
 export function setupDistrolessAppController(manager: Manager, options: DistrolessAppControllerOptions): void {
   const { rest, namespaces, log } = options;
-  const apps = cacheOf<StoredApp>(namespaces, { name: PLURAL, rest, type: DISTROLESS_APPS, labelSelector: options.appSelector, log, onList: options.clientMetrics.onList(PLURAL) });
+  const apps = cacheOf<StoredApp>(namespaces, {
+    name: PLURAL,
+    rest,
+    type: DISTROLESS_APPS,
+    labelSelector: options.appSelector,
+    transform: trimApp,
+    log,
+    onList: options.clientMetrics.onList(PLURAL),
+  });
   const appKeyOf = (object: V1Pod | OwnedObject) => controllerKey(object, APP_OWNER);
   // Every shard caches every managed Pod (trimmed): a Pod does not carry its app's labels, and a Pod
   // whose app is another shard's only wakes a reconcile that finds no app and does nothing.
