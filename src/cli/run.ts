@@ -16,6 +16,9 @@ import { createMetricsScope, type MetricsScope } from '../runtime/metrics.js';
 import { platformOf } from './inspect.js';
 import type { RunOptions } from './run-options.js';
 
+/** What every metric the operator exports is named with, as config/prometheus and config/grafana use them. */
+export const METRICS_PREFIX = 'distroless_operator_';
+
 /**
  * The composition root: builds the client, the manager and the DistrolessApp
  * controller from the flags, and runs them until SIGTERM or SIGINT. Resolves
@@ -29,7 +32,7 @@ export async function run(opts: RunOptions): Promise<number> {
   const context = loadContext({ file });
   const identity = `${hostname()}_${process.pid}`;
   const rest = restClient(context, `distroless-operator/${identity}`);
-  const metrics = createMetricsScope('distroless_operator_');
+  const metrics = createMetricsScope(METRICS_PREFIX);
   const client = clientMetrics(metrics);
   client.instrument(rest);
 
@@ -49,7 +52,7 @@ export async function run(opts: RunOptions): Promise<number> {
 }
 
 /** The image inspector, with the registry options the flags give and the metrics it feeds. */
-function imageInspector(opts: RunOptions, { registry, prefix }: MetricsScope): ImageInspector<{ digest: string }> {
+export function imageInspector(opts: RunOptions, { registry, prefix }: MetricsScope): ImageInspector<{ digest: string }> {
   // Read once at start: a mounted credentials file that changes needs a restart, as a kubeconfig does.
   const credentials = opts.registryCredentials ? credentialsFromDockerConfig(readFileSync(opts.registryCredentials, 'utf8')) : undefined;
   const reads = new Histogram({
