@@ -72,8 +72,12 @@ function valuesFile(name: string, values: object): string {
   return path;
 }
 
-const kustomized = kustomize('config/default');
-const rendered = template();
+let kustomized: Manifest[];
+let rendered: Manifest[];
+beforeAll(() => {
+  kustomized = kustomize('config/default');
+  rendered = template();
+});
 
 describe('helm lint', () => {
   it.each([
@@ -223,8 +227,12 @@ describe('values', () => {
 });
 
 describe('monitoring and the network policy', () => {
-  const prometheus = kustomize('config/prometheus');
-  const monitored = template('--set', 'metrics.serviceMonitor.enabled=true', '--set', 'metrics.prometheusRule.enabled=true', '--set', 'metrics.serviceMonitor.labels.release=kube-prometheus-stack');
+  let prometheus: Manifest[];
+  let monitored: Manifest[];
+  beforeAll(() => {
+    prometheus = kustomize('config/prometheus');
+    monitored = template('--set', 'metrics.serviceMonitor.enabled=true', '--set', 'metrics.prometheusRule.enabled=true', '--set', 'metrics.serviceMonitor.labels.release=kube-prometheus-stack');
+  });
 
   it('renders no ServiceMonitor, PrometheusRule or NetworkPolicy by default', () => {
     expect(rendered.filter((m) => ['ServiceMonitor', 'PrometheusRule', 'NetworkPolicy'].includes(m.kind))).toEqual([]);
