@@ -188,10 +188,13 @@ describe('values', () => {
     expect(argsOf(template('-f', values))).toEqual([...argsOf(kustomized), '--selector=shard in (a, b),tier=web', '--lease-name=distroless-operator-shard-a']);
   });
 
-  it('selector without leaseName fails to render, saying why', () => {
-    const r = helm('template', RELEASE, chart, '--namespace', NS, '--set-string', 'selector=shard=a');
+  it.each([
+    ['selector without leaseName', ['--set-string', 'selector=shard=a'], SHARD_LEASE_MESSAGE],
+    ['leader election off with 2 replicas', ['--set', 'leaderElection.enabled=false'], 'leaderElection.enabled=false needs replicas: 1: without the Lease every replica reconciles and writes'],
+  ])('%s fails to render, saying why', (_what, args, message) => {
+    const r = helm('template', RELEASE, chart, '--namespace', NS, ...args);
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain(SHARD_LEASE_MESSAGE);
+    expect(r.stderr).toContain(message);
   });
 
   it('logLevel, workers, leaderElection, replicas, image, imagePullSecrets and scheduling reach the Deployment', () => {
@@ -268,7 +271,7 @@ describe('restricted Pod Security', () => {
   it.each([
     ['default values', []],
     ['namespace-scoped and sharded', ['--set', 'watchNamespaces={a}', '--set-string', 'selector=shard=a', '--set', 'leaseName=shard-a']],
-    ['tuned', ['--set', 'logLevel=debug', '--set', 'workers=2', '--set', 'leaderElection.enabled=false']],
+    ['tuned', ['--set', 'logLevel=debug', '--set', 'workers=2', '--set', 'leaderElection.enabled=false', '--set', 'replicas=1']],
   ])('every Pod rendered with %s meets the restricted profile', (_what, args) => {
     const deployments = template(...args).filter((m) => m.kind === 'Deployment') as unknown as V1Deployment[];
     expect(deployments).toHaveLength(1);
