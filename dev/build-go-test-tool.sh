@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds one of the small Go programs the tests use, test/NAME (kstatus from
 # sigs.k8s.io/cli-utils; compose-check, the Compose specification's own loader from
-# github.com/compose-spec/compose-go/v2; promtool, Prometheus's own rules checker),
+# github.com/compose-spec/compose-go/v2; promtool, Prometheus's own rules checker;
+# helm, which lints and renders charts/distroless-operator),
 # through the Go module proxy, and caches the binary under
 # ~/.cache/distroless-operator/bin/NAME-<digest of its sources>/NAME.
 # test/NAME is a Go module with either a main.go of its own, or no main.go and one

@@ -5,7 +5,8 @@ import { apiReference } from './api-docs.js';
 
 // `npm run manifests`: writes what is generated from the sources, so that a test
 // can fail when a copy drifts:
-//   crds/ and config/crd/bases/   the CRD, from the zod schema;
+//   crds/, config/crd/bases/ and charts/distroless-operator/crds/
+//                                 the CRD, from the zod schema;
 //   docs/api.md                   the API reference, from the CRD's schema;
 //   config/samples/               the examples, copied (kustomize reads no files
 //                                 outside its directory), with their kustomization.
@@ -39,11 +40,12 @@ function samplesKustomization(): string {
   const crd = crdYaml();
   writeFileSync(join(root, 'crds/distroless.dev_distrolessapps.yaml'), crd);
   writeFileSync(join(root, 'config/crd/bases/distroless.dev_distrolessapps.yaml'), crd);
+  writeFileSync(join(root, 'charts/distroless-operator/crds/distroless.dev_distrolessapps.yaml'), crd);
   writeFileSync(join(root, 'docs/api.md'), apiReference());
   const samples = join(root, 'config/samples');
   rmSync(samples, { recursive: true, force: true });
   mkdirSync(samples, { recursive: true });
   for (const { source, target } of sampleFiles()) copyFileSync(source, join(samples, target));
   writeFileSync(join(samples, 'kustomization.yaml'), samplesKustomization());
-  process.stdout.write(`wrote crds/, config/crd/bases/, docs/api.md and config/samples/ (${sampleFiles().length} files)\n`);
+  process.stdout.write(`wrote crds/, config/crd/bases/, charts/distroless-operator/crds/, docs/api.md and config/samples/ (${sampleFiles().length} files)\n`);
 }

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-// The Go programs under test/ that the tests run (kstatus, compose-check, promtool), built
+// The Go programs under test/ that the tests run (kstatus, compose-check, promtool, helm), built
 // and cached by dev/build-go-test-tool.sh on first use.
 
 const script = fileURLToPath(new URL('../dev/build-go-test-tool.sh', import.meta.url));

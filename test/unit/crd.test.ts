@@ -52,9 +52,10 @@ describe('generated CRD', () => {
   const version = crd.spec.versions[0]!;
   const root = version.schema.openAPIV3Schema;
 
-  it('matches crds/ and config/crd/bases/ (run `npm run manifests` after changing the schema)', () => {
+  it('matches crds/, config/crd/bases/ and charts/distroless-operator/crds/ (run `npm run manifests` after changing the schema)', () => {
     expect(readFileSync(crdFile, 'utf8')).toBe(crdYaml());
     expect(readFileSync(crdFile.replace('/crds/', '/config/crd/bases/'), 'utf8')).toBe(crdYaml());
+    expect(readFileSync(crdFile.replace('/crds/', '/charts/distroless-operator/crds/'), 'utf8')).toBe(crdYaml());
   });
 
   it('has the names, subresource and printer columns of the design', () => {
