@@ -12,7 +12,7 @@ import { goTestTool } from '../go-test-tool.js';
 // `helm lint --strict`, and `helm template` (helm built from Go modules by
 // dev/build-go-test-tool.sh) compared with `kubectl kustomize config/default` (and
 // config/prometheus, config/network-policy when the chart turns those on). Needs no
-// cluster: both render offline. Installing the chart on a cluster is not tested here.
+// cluster: both render offline. helm-install.test.ts installs it on the test cluster.
 
 const root = new URL('../../', import.meta.url).pathname;
 const chart = join(root, 'charts/distroless-operator');
