@@ -24,6 +24,7 @@ import { validApp } from '../dev/sample-app.js';
 import { serviceAccountKubeconfig } from '../dev/service-account.js';
 import { waitFor } from '../dev/wait-for.js';
 import { summarizeDir } from './profile.js';
+import { captureApiserverProfile, summarizeApiserverProfile } from './apiserver-profile.js';
 
 // `npm run bench [-- --sizes=100,1000,5000]`: how the operator behaves as work
 // grows, beside a floor (a bare client creating the same Pods) and a peer
@@ -34,13 +35,15 @@ import { summarizeDir } from './profile.js';
 
 const root = new URL('../', import.meta.url).pathname;
 const PARTS = ['operator', 'floor', 'peer', 'latency'] as const;
-const USAGE = `npm run bench [-- --sizes=N,...] [--parts=${PARTS.join(',')}] [--cpu-profile] [--node-options=FLAGS] [--out=DIR]`;
+const USAGE = `npm run bench [-- --sizes=N,...] [--parts=${PARTS.join(',')}] [--cpu-profile] [--apiserver-profile=SECONDS] [--node-options=FLAGS] [--out=DIR]`;
 const { values: flags } = parseFlags(USAGE, {
   options: {
     sizes: { type: 'string', default: '100,1000,5000' },
     parts: { type: 'string', default: PARTS.join(',') },
     // The operator runs with --cpu-prof; its profile is summarised into the result.
     'cpu-profile': { type: 'boolean', default: false },
+    // kube-apiserver's CPU profile over the first SECONDS of the operator's convergence, saved and summarised.
+    'apiserver-profile': { type: 'string', default: '' },
     // Node and V8 flags for the operator's process only (say, --max-semi-space-size=1), to weigh them against a run without.
     'node-options': { type: 'string', default: '' },
     out: { type: 'string', default: join(root, 'bench/results') },
@@ -49,6 +52,7 @@ const { values: flags } = parseFlags(USAGE, {
 const SIZES = flags.sizes.split(',').map((n) => positiveInteger('sizes', n, USAGE));
 const parts = new Set(flags.parts.split(','));
 for (const p of parts) if (!(PARTS as readonly string[]).includes(p)) usageError(`--parts: "${p}" is not one of ${PARTS.join(', ')}`, USAGE);
+const APISERVER_PROFILE_S = flags['apiserver-profile'] ? positiveInteger('apiserver-profile', flags['apiserver-profile'], USAGE) : 0;
 const CONCURRENCY = 4; // the operator's default workers; every client here creates at this concurrency
 const RESYNC_S = 15;
 const NS = 'bench';
@@ -115,7 +119,7 @@ function cpuOf(plane: ControlPlane, operator?: ChildProcess): Record<string, num
 const cpuDelta = (a: Record<string, number>, b: Record<string, number>) => Object.fromEntries(Object.keys(b).map((k) => [k, +(b[k]! - (a[k] ?? 0)).toFixed(1)]));
 
 async function freshPlane(n: number, controllerManagerArgs: string[] = []): Promise<{ plane: ControlPlane; rest: Rest }> {
-  const plane = await startControlPlane({ name: 'bench', nodes: Math.max(1, Math.ceil(n / 800)), controllerManagerArgs });
+  const plane = await startControlPlane({ name: 'bench', nodes: Math.max(1, Math.ceil(n / 800)), controllerManagerArgs, apiserverProfiling: APISERVER_PROFILE_S > 0 });
   const kubectl = (args: string[]) => {
     const r = spawnSync(kubectlPath(), ['--kubeconfig', plane.kubeconfigPath, ...args], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
@@ -203,8 +207,11 @@ async function operatorRun(n: number) {
     // Idle: ready, caches synced, no app yet; the baseline the per-app cost is counted from.
     const idleRss = sumMetric(await metricsOf(op), 'process_resident_memory_bytes');
     const started = Date.now();
+    const apiserverProfile = APISERVER_PROFILE_S > 0 ? join(flags.out, `apiserver-N${n}.pprof`) : undefined;
+    const profiling = apiserverProfile ? captureApiserverProfile(plane.kubeconfigPath, APISERVER_PROFILE_S, apiserverProfile) : undefined;
     await inParallel(n, (i) => rest.request('POST', { type: DISTROLESS_APPS, namespace: NS }, { body: app(i) }));
     await ready.until;
+    await profiling;
     const convergeS = (Date.now() - started) / 1000;
     ready.stop();
     clearInterval(sample);
@@ -264,6 +271,7 @@ async function operatorRun(n: number) {
       restartWrites,
       cpuSeconds: cpu,
       ...(cpuProfile ? { cpuProfile } : {}),
+      ...(apiserverProfile ? { apiserverProfile: { file: apiserverProfile, seconds: APISERVER_PROFILE_S, shares: summarizeApiserverProfile(apiserverProfile) } } : {}),
     };
   } finally {
     await plane.stop();
@@ -486,8 +494,11 @@ function costLine({ n, operator, floor }: SizeRow): string[] {
 
 function profileLines({ n, operator }: { n: number; operator: OperatorRun }): string[] {
   const p = operator.cpuProfile;
-  if (!p) return [];
-  return ['', `Operator CPU profile at N=${n} (share of busy samples): ${p.byOwner.map((o) => `${o.owner} ${o.pct}%`).join(', ')}.`];
+  const a = operator.apiserverProfile;
+  return [
+    ...(p ? ['', `Operator CPU profile at N=${n} (share of busy samples): ${p.byOwner.map((o) => `${o.owner} ${o.pct}%`).join(', ')}.`] : []),
+    ...(a?.shares ? ['', `kube-apiserver CPU profile at N=${n}, first ${a.seconds} s (inclusive share of its samples; ${a.file}): ${Object.entries(a.shares).map(([k, v]) => `${k} ${v}%`).join(', ')}.`] : []),
+  ];
 }
 
 function unexpectedWriteLines({ n, operator }: { n: number; operator: OperatorRun }): string[] {

@@ -73,6 +73,8 @@ export interface StartOptions {
   detached?: boolean;
   /** Extra kube-controller-manager flags, such as a client QPS for benchmarks. */
   controllerManagerArgs?: string[];
+  /** Serve kube-apiserver's /debug/pprof, so a benchmark can read where its CPU went. */
+  apiserverProfiling?: boolean;
   /** Progress lines (components up, ready); silent by default. */
   log?: (line: string) => void;
   /**
@@ -294,7 +296,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
         // As kubeadm and every real cluster: privileged Pods are PodSecurity's call. The
         // default (false) refuses them in validation, before admission ever sees them.
         '--allow-privileged=true',
-        '--profiling=false',
+        `--profiling=${options.apiserverProfiling === true}`,
         // Nothing is generated there (the serving cert is given), but the default is /var/run/kubernetes.
         `--cert-dir=${join(dir, 'apiserver-certs')}`,
         // Who wrote what, for tests that must prove two operators never wrote at once.
