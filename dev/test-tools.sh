@@ -2,8 +2,9 @@
 # What the test suite needs beside npm packages, made ready before `npm test` runs
 # (npm's pretest): Lua 5.1 from Debian's packages for the Argo CD health check
 # (Argo CD runs gopher-lua, a Lua 5.1), the control plane, kstatus, the Compose
-# checker, Prometheus's promtool (~20 min cold on two busy cores, 12 min of CPU) and
-# helm (~3.5 min cold, 5 min of CPU) built from Go modules, and the real node's programs (containerd, runc, CNI
+# checker, Prometheus's promtool (~20 min cold on two busy cores, 12 min of CPU),
+# helm (~3.5 min cold, 5 min of CPU) and krew (under a minute) built from Go modules,
+# and the real node's programs (containerd, runc, CNI
 # plugins from Debian's packages; the kubelet from Go modules, ~11 min cold), the
 # images the e2e tests pull (dev/images, pushed to the local registry; ~3 min cold)
 # and the clients they check with (psql, curl). Each step is a no-op when its tool is
@@ -31,6 +32,7 @@ bash "$root/dev/build-go-test-tool.sh" kstatus >/dev/null
 bash "$root/dev/build-go-test-tool.sh" compose-check >/dev/null
 bash "$root/dev/build-go-test-tool.sh" promtool >/dev/null
 bash "$root/dev/build-go-test-tool.sh" helm >/dev/null
+bash "$root/dev/build-go-test-tool.sh" krew >/dev/null
 bash "$root/dev/realnode/packages.sh"
 bash "$root/dev/build-kubelet.sh" >/dev/null
 # The project's Node (npm's `node` package), whatever `node` the machine has.

@@ -1,5 +1,4 @@
 import { Command, CommanderError, Option } from 'commander';
-import { createRequire } from 'node:module';
 import * as yaml from 'js-yaml';
 import { crdYaml } from '../api/crd.js';
 import type { DistrolessApp } from '../api/schema.js';
@@ -11,8 +10,8 @@ import { readDocuments } from './documents.js';
 import { checkDocuments, formatProblem, type CheckedDocument } from './check.js';
 import { appImagesAreDistroless, inspectFailed, inspectImages, inspectTable, withRegistryFlags, type RegistryFlags } from './inspect.js';
 import { runCommand, type RunOptions } from './run-options.js';
+import { version } from './version.js';
 
-const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
 /** Exit codes: 0 fine, 1 the input has problems, 2 the command line is wrong. */
 export const EXIT_INVALID = 1;
