@@ -99,7 +99,7 @@ export function runCommand(): Command {
  * leader of the shared Lease would run, and the other shards' apps would sit
  * unreconciled. A shard must name its own Lease.
  */
-export function shardLeaseProblem(opts: Pick<RunOptions, 'selector' | 'leaderElect' | 'leaseName'>, leaseNameSource: string | undefined): string | undefined {
+function shardLeaseProblem(opts: Pick<RunOptions, 'selector' | 'leaderElect' | 'leaseName'>, leaseNameSource: string | undefined): string | undefined {
   if (!opts.selector || !opts.leaderElect || leaseNameSource !== 'default') return undefined;
   return `--selector ${JSON.stringify(opts.selector)} needs its own --lease-name (DLO_LEASE_NAME): shards sharing the Lease ${JSON.stringify(opts.leaseName)} would take turns, not divide the apps`;
 }

@@ -75,7 +75,7 @@ const NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** A label key: an optional DNS subdomain prefix and a slash, then a name of at most 63 characters. */
-export function keyProblem(key: string): string | undefined {
+function keyProblem(key: string): string | undefined {
   const slash = key.indexOf('/');
   const [prefix, name] = slash === -1 ? [undefined, key] : [key.slice(0, slash), key.slice(slash + 1)];
   if (prefix !== undefined && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) return `has the key prefix ${JSON.stringify(prefix)}, which is not a DNS subdomain`;
