@@ -26,6 +26,21 @@ function parseBool(text: string): boolean {
 
 const parseList = (text: string) => text.split(',').map((s) => s.trim()).filter(Boolean);
 
+const HOST_PORT = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$|^\[[0-9a-f:]+\](:\d{1,5})?$/i;
+
+/** `REGISTRY=HOST[:PORT],...`: each registry as image references name it, and where it is reached. */
+export function parseRegistryEndpoints(text: string): Map<string, string> {
+  const endpoints = new Map<string, string>();
+  for (const entry of parseList(text)) {
+    const [registry = '', endpoint = '', ...extra] = entry.split('=').map((s) => s.trim());
+    if (extra.length || !HOST_PORT.test(registry) || !HOST_PORT.test(endpoint)) {
+      throw new InvalidArgumentError(`${JSON.stringify(entry)} is not REGISTRY=HOST[:PORT], such as localhost:5000=10.89.0.1:5000`);
+    }
+    endpoints.set(registry, endpoint);
+  }
+  return endpoints;
+}
+
 function parseSelector(text: string): string {
   const problem = labelSelectorProblem(text);
   if (problem) throw new InvalidArgumentError(`the label selector ${problem}`);
@@ -48,6 +63,7 @@ export interface RunOptions {
   imagePlatform: string;
   registryCredentials?: string;
   insecureRegistries: string[];
+  registryEndpoints: Map<string, string>;
   imageTimeout: number;
 }
 
@@ -86,6 +102,12 @@ export function runCommand(): Command {
         .env('DLO_INSECURE_REGISTRIES')
         .argParser(parseList)
         .default([], 'none'),
+    )
+    .addOption(
+      new Option('--registry-endpoints <list>', 'comma-separated REGISTRY=HOST[:PORT]: where image inspection reaches a registry images name (localhost:5000 seen from a Pod is the Pod)')
+        .env('DLO_REGISTRY_ENDPOINTS')
+        .argParser(parseRegistryEndpoints)
+        .default(new Map<string, string>(), 'none'),
     )
     .addOption(new Option('--image-timeout <duration>', 'time limit of one registry request while inspecting an image').env('DLO_IMAGE_TIMEOUT').argParser(parseDuration).default(30_000, '30s'))
     .hook('preAction', (command) => {

@@ -4,7 +4,7 @@ import { Gauge, Histogram } from 'prom-client';
 import { setupDistrolessAppController } from '../controller/setup.js';
 import { credentialsFromDockerConfig } from '../image/credentials.js';
 import { ImageInspector } from '../image/inspector.js';
-import { plainHttpFor } from '../image/registry.js';
+import { endpointFor, plainHttpFor } from '../image/registry.js';
 import { registrySource } from '../image/source.js';
 import { loadContext } from '../kube/context.js';
 import { LeaderElector } from '../kube/leader.js';
@@ -68,6 +68,7 @@ export function imageInspector(opts: RunOptions, { registry, prefix }: MetricsSc
       timeoutMs: opts.imageTimeout,
       credentials,
       plainHttp: plainHttpFor(opts.insecureRegistries),
+      endpoint: endpointFor(opts.registryEndpoints),
     }),
     { onRead: (result, seconds) => reads.observe({ result }, seconds) },
   );

@@ -15,6 +15,8 @@ export interface RegistryOptions {
   maxImageBytes?: number;
   /** Registries reached over plain HTTP; localhost and 127.0.0.1 by default. */
   plainHttp?: (registry: string) => boolean;
+  /** Where a registry named in image references is reached (host[:port]); the name itself by default. */
+  endpoint?: (registry: string) => string;
   credentials?: (registry: string) => Credentials | undefined;
   /** Every request made, for counting. */
   onRequest?: (method: string, url: string) => void;
@@ -54,6 +56,16 @@ export const isLocalRegistry = (host: string): boolean => LOCAL.test(host);
 export function plainHttpFor(insecure: Iterable<string>): (host: string) => boolean {
   const named = new Set(insecure);
   return (host) => isLocalRegistry(host) || named.has(host);
+}
+
+/**
+ * Registries reached at another address than their name: the images say
+ * localhost:5000 because the nodes' container runtime pulls from there, while inside a
+ * Pod localhost is the Pod itself (KEP-1755's hostFromClusterNetwork; containerd's
+ * hosts.toml server).
+ */
+export function endpointFor(endpoints: ReadonlyMap<string, string>): (registry: string) => string {
+  return (registry) => endpoints.get(registry) ?? registry;
 }
 
 /**
@@ -137,7 +149,7 @@ export class RegistryReader {
 
   /** A GET of `/v2/<repository>/<path>`, authenticated as the registry asks; errors named by what the registry answered. */
   private async get(ref: ImageRef, path: string, accept?: string, signal?: AbortSignal): Promise<Response> {
-    const url = `${this.scheme(ref.registry)}://${ref.registry}/v2/${ref.repository}/${path}`;
+    const url = `${this.scheme(ref.registry)}://${this.options.endpoint?.(ref.registry) ?? ref.registry}/v2/${ref.repository}/${path}`;
     const response = await this.auth.fetch(ref, url, { headers: accept ? { accept } : {}, signal });
     if (response.ok) return response;
     throw await answerError(ref, path, response);

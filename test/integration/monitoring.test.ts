@@ -89,7 +89,7 @@ function operatorMetrics(): MetricsScope {
   client.instrument(rest);
   const log = createLogger('silent');
   const manager = new Manager({ log, metrics: scope, metricsAddress: ':0', healthAddress: ':0' });
-  const images = imageInspector({ namespaces: [], workers: 1, resync: 60_000, leaderElect: false, leaseNamespace: 'x', leaseName: 'x', metricsAddr: ':0', healthAddr: ':0', logLevel: 'silent', imagePlatform: 'linux/amd64', insecureRegistries: [], imageTimeout: 30_000 }, scope);
+  const images = imageInspector({ namespaces: [], workers: 1, resync: 60_000, leaderElect: false, leaseNamespace: 'x', leaseName: 'x', metricsAddr: ':0', healthAddr: ':0', logLevel: 'silent', imagePlatform: 'linux/amd64', insecureRegistries: [], registryEndpoints: new Map(), imageTimeout: 30_000 }, scope);
   setupDistrolessAppController(manager, { rest, namespaces: [], workers: 1, resyncMs: 60_000, identity: 'test', log, metrics: scope, clientMetrics: client, images });
   return scope;
 }
