@@ -5,7 +5,7 @@
 # checker, Prometheus's promtool (~20 min cold on two busy cores, 12 min of CPU),
 # helm (~3.5 min cold, 5 min of CPU) and krew (under a minute) built from Go modules,
 # and the real node's programs (containerd, runc, CNI
-# plugins from Debian's packages; the kubelet from Go modules, ~11 min cold), the
+# plugins from Debian's packages; the kubelet and kube-proxy from Go modules, ~11 min cold), the
 # images the e2e tests pull (dev/images, pushed to the local registry; ~3 min cold)
 # and the clients they check with (psql, curl). Each step is a no-op when its tool is
 # already there.
@@ -34,6 +34,6 @@ bash "$root/dev/build-go-test-tool.sh" promtool >/dev/null
 bash "$root/dev/build-go-test-tool.sh" helm >/dev/null
 bash "$root/dev/build-go-test-tool.sh" krew >/dev/null
 bash "$root/dev/realnode/packages.sh"
-bash "$root/dev/build-kubelet.sh" >/dev/null
+bash "$root/dev/build-node-programs.sh" >/dev/null
 # The project's Node (npm's `node` package), whatever `node` the machine has.
 (cd "$root" && npm exec --offline -- tsx dev/images/build.ts >/dev/null)

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { launch, secondsSince, tail } from '../logged-process.js';
 import { freePorts } from '../ports.js';
 import {
+  apiserverAddressFlags,
   apiserverKubeletFlags,
   claimRealNode,
   killRealNodeNow,
@@ -15,7 +16,7 @@ import {
   type NodeView,
   type RealNodeState,
 } from '../realnode/node.js';
-import { ensureRealNodeTools } from '../realnode/tools.js';
+import { ensureRealNodeTools, type NodePrograms } from '../realnode/tools.js';
 import { StopWaiting, waitFor } from '../wait-for.js';
 import { ensureBinaries } from './binaries.js';
 import { createNodePki, createPki, writeKubeconfig, type Pki } from './pki.js';
@@ -233,7 +234,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
   const nodeCount = options.nodes ?? 1;
   const bin = ensureBinaries();
   // Before anything runs: installing packages or a cold kubelet build (minutes) must not keep a control plane idle.
-  const kubelet = options.realNode ? ensureRealNodeTools() : undefined;
+  const nodePrograms = options.realNode ? ensureRealNodeTools() : undefined;
   const prefix = `dlo-${(options.name ?? 'control-plane').replace(/[^A-Za-z0-9_.-]/g, '-')}-`;
   const [etcdPort, etcdPeerPort, apiPort] = await freePorts(3);
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -251,7 +252,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
   try {
     const pki = createPki(dir);
     state.pki = pki;
-    const realNode = await realNodeStep(kubelet, plane, options, say);
+    const realNode = await realNodeStep(nodePrograms, plane, options, say);
     writeKubeconfig(kubeconfig, server, pki.caCert, pki.clients.admin, 'admin');
     const kcmConfig = join(dir, 'controller-manager.kubeconfig');
     writeKubeconfig(kcmConfig, server, pki.caCert, pki.clients['controller-manager'], 'system:kube-controller-manager');
@@ -281,8 +282,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
         join(bin, 'kube-apiserver'),
         `--etcd-servers=${etcdUrl}`,
         `--secure-port=${apiPort}`,
-        '--bind-address=127.0.0.1',
-        '--advertise-address=127.0.0.1',
+        ...realNode.addressFlags,
         `--tls-cert-file=${pki.servingCert}`,
         `--tls-private-key-file=${pki.servingKey}`,
         `--client-ca-file=${pki.caCert}`,
@@ -359,8 +359,13 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
 }
 
 
+/** Without a real node nothing outside the machine talks to the API server. */
+const LOOPBACK_ONLY = ['--bind-address=127.0.0.1', '--advertise-address=127.0.0.1'];
+
 /** The real node's part of a start: its flags for the API server, and its start once the cluster is ready. */
 interface RealNodeStep {
+  /** Where the API server listens and what it advertises as the kubernetes Service's endpoint. */
+  addressFlags: string[];
   apiserverFlags: string[];
   start: () => Promise<void>;
 }
@@ -371,21 +376,22 @@ interface RealNodeStep {
  * so a failed start's stop() cleans up and releases the lock), and makes the node's
  * certificates.
  */
-async function realNodeStep(kubelet: string | undefined, plane: ControlPlane, options: StartOptions, say: (line: string) => void): Promise<RealNodeStep> {
-  if (!kubelet) return { apiserverFlags: [], start: async () => {} };
+async function realNodeStep(programs: NodePrograms | undefined, plane: ControlPlane, options: StartOptions, say: (line: string) => void): Promise<RealNodeStep> {
+  if (!programs) return { addressFlags: LOOPBACK_ONLY, apiserverFlags: [], start: async () => {} };
   const { state } = plane;
   const node = await claimRealNode(state.dir, !!options.detached, say);
   state.realNode = node;
   plane.save();
   const nodePki = createNodePki(state.dir, state.pki, node.name, nodeAddresses());
   return {
+    addressFlags: apiserverAddressFlags(),
     apiserverFlags: apiserverKubeletFlags(nodePki, state.pki.caCert),
     start: async () => {
       await startRealNode(node, {
         server: state.server,
         caCert: state.pki.caCert,
         pki: nodePki,
-        kubelet,
+        programs,
         detached: !!options.detached,
         log: say,
         readNode: async (name) => {

@@ -79,6 +79,8 @@ export interface NodePki {
   kubeletClient: { cert: string; key: string };
   /** The kubelet's serving certificate, for the node's name and addresses, which the API server verifies. */
   kubeletServing: { cert: string; key: string };
+  /** kube-proxy's client certificate: system:kube-proxy, which the default system:node-proxier binding names. */
+  kubeProxyClient: { cert: string; key: string };
 }
 
 /**
@@ -100,6 +102,7 @@ export function createNodePki(dir: string, pki: Pki, node: string, addresses: st
       'extendedKeyUsage=serverAuth',
       `subjectAltName=${sans.join(',')}`,
     ]),
+    kubeProxyClient: sign('kube-proxy-client', '/CN=system:kube-proxy', clientExt),
   };
 }
 

@@ -27,6 +27,12 @@ export const REGISTRY_HOST = 'localhost:5000';
 /** Fixed, one registry per machine: the real node's containerd is configured with it. */
 export const REGISTRY_ADDR = '127.0.0.1:5000';
 export const REGISTRY_URL = `http://${REGISTRY_ADDR}`;
+/**
+ * Where it listens: every address, so the real node's Pods reach it too, through
+ * their bridge's gateway (an operator in a Pod inspects the images the node pulls).
+ * No authentication: a registry for a test machine, not for a shared network.
+ */
+export const REGISTRY_LISTEN = `:${REGISTRY_ADDR.split(':')[1]}`;
 
 /**
  * Every file of every layer gets this modification time: the day Debian 12 (bookworm)

@@ -3,11 +3,11 @@ import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync
 import { basename, join } from 'node:path';
 import { commandLine, endProcesses, findProcesses, isRunning } from '../realnode/processes.js';
 import { StopWaiting, waitFor } from '../wait-for.js';
-import { REGISTRY_ADDR, REGISTRY_DIR, REGISTRY_HOST, REGISTRY_URL } from './paths.js';
+import { REGISTRY_ADDR, REGISTRY_DIR, REGISTRY_HOST, REGISTRY_LISTEN, REGISTRY_URL } from './paths.js';
 import { ensureImageTools } from './tools.js';
 
 // The local OCI registry: the real distribution registry, one per machine on the
-// fixed address 127.0.0.1:5000 (the real node's containerd pulls from it), with its
+// fixed port 5000 (the real node's containerd pulls from 127.0.0.1:5000), with its
 // storage under the cache directory so pushed images survive restarts.
 //
 // A start while the project's registry already runs reuses it (it is a shared cache,
@@ -65,7 +65,7 @@ storage:
   tag:
     concurrencylimit: 8
 http:
-  addr: ${REGISTRY_ADDR}
+  addr: ${REGISTRY_LISTEN}
   headers:
     X-Content-Type-Options: [nosniff]
 health:

@@ -20,9 +20,10 @@ import { endProcesses, findProcesses } from './processes.js';
 // Takes the real node off the machine, whatever state it is in: running, stopped
 // half-way, or left behind by a run that crashed. Finds everything by fixed paths and
 // names (never by pids a crashed run may not have written), in an order that works:
-// the kubelet (or it restarts containers), containerd, every container process (by
-// the kubepods cgroups, the only reliable list once shims are gone), the shims; then
-// mounts, deepest first; the cgroups; the bridge; the files. The machine's lock
+// kube-proxy and the kubelet (or it restarts containers), containerd, every container
+// process (by the kubepods cgroups, the only reliable list once shims are gone), the
+// shims; then mounts, deepest first; the cgroups; the KUBE- iptables chains
+// (kube-proxy's and the kubelet's); the bridge; the files. The machine's lock
 // holder is not touched: the caller holds the lock while it sweeps.
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
@@ -38,26 +39,33 @@ export interface SweepReport {
   mounts: number;
   cgroups: number;
   bridge: boolean;
+  /** The node's KUBE- chains were in iptables and were taken out. */
+  serviceRules: boolean;
   files: string[];
 }
 
 const isKubelet = (argv: string[]) => argv.includes(`--root-dir=${KUBELET_ROOT}`);
+/** Its configuration is always the control plane directory's real-node/kube-proxy.yaml. */
+const isKubeProxy = (argv: string[]) => program(argv) === 'kube-proxy' && argv.some((a) => a.startsWith('--config=') && a.endsWith('/real-node/kube-proxy.yaml'));
 /** containerd and its shims: both name the socket (containerd through --address, shims through -address); ctr does too, and is neither. */
 const program = (argv: string[]) => basename(argv[0] ?? '');
 const isContainerd = (argv: string[]) => program(argv) === 'containerd' && argv.includes(CONTAINERD_SOCKET);
 const isShim = (argv: string[]) => program(argv).startsWith('containerd-shim') && argv.includes(CONTAINERD_SOCKET);
 
 export async function sweep(): Promise<SweepReport> {
-  const report: SweepReport = { processes: 0, mounts: 0, cgroups: 0, bridge: false, files: [] };
+  const report: SweepReport = { processes: 0, mounts: 0, cgroups: 0, bridge: false, serviceRules: false, files: [] };
   report.processes = await endAll();
   report.mounts = unmountAll();
   report.cgroups = await removeCgroups();
+  report.serviceRules = removeServiceRules();
   report.bridge = removeBridge();
   report.files = removeFiles();
   return report;
 }
 
 async function endAll(): Promise<number> {
+  const kubeProxy = findProcesses(isKubeProxy);
+  await endProcesses(kubeProxy, 'the real node kube-proxy');
   const kubelet = findProcesses(isKubelet);
   await endProcesses(kubelet, 'the real node kubelet');
   const containerd = findProcesses(isContainerd);
@@ -67,7 +75,48 @@ async function endAll(): Promise<number> {
   await endProcesses(containers, 'the real node containers', { signal: 'SIGKILL' });
   const shims = findProcesses(isShim);
   await endProcesses(shims, 'the real node containerd shims', { signal: 'SIGKILL' });
-  return kubelet.length + containerd.length + containers.length + shims.length;
+  return kubeProxy.length + kubelet.length + containerd.length + containers.length + shims.length;
+}
+
+const IPTABLES = ['iptables', 'ip6tables'] as const;
+const TABLES = ['filter', 'nat', 'mangle'];
+
+/** One table's rules as iptables-save prints them; empty when the table or the command is missing. */
+function savedTable(family: (typeof IPTABLES)[number], table: string): string {
+  try {
+    return execFileSync(`${family}-save`, ['-t', table], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return '';
+  }
+}
+
+const kubeChains = (saved: string): string[] => (saved.match(/^:KUBE-[A-Za-z0-9-]+/gm) ?? []).map((c) => c.slice(1));
+
+/** The node's chains (kube-proxy's Services, its and the kubelet's canaries and firewall), by family, table and name. */
+function serviceChains(): string[] {
+  return IPTABLES.flatMap((family) => TABLES.flatMap((table) => kubeChains(savedTable(family, table)).map((c) => `${family} ${table} ${c}`)));
+}
+
+/**
+ * Takes every KUBE- chain out of the filter, nat and mangle tables: the jumps to them
+ * from the built-in chains, then their rules, then the chains. kube-proxy --cleanup
+ * leaves its canaries and the kubelet's firewall chain behind, so this does it all,
+ * one iptables-restore per table (which parses the rules as iptables-save wrote them).
+ */
+function removeServiceRules(): boolean {
+  let removed = false;
+  for (const family of IPTABLES) {
+    for (const table of TABLES) {
+      const saved = savedTable(family, table);
+      const chains = kubeChains(saved);
+      if (!chains.length) continue;
+      const jumps = saved.split('\n').filter((line) => /^-A (?!KUBE-)\S+ .*-j KUBE-/.test(line));
+      const script = [`*${table}`, ...jumps.map((line) => `-D${line.slice(2)}`), ...chains.map((c) => `-F ${c}`), ...chains.map((c) => `-X ${c}`), 'COMMIT', ''].join('\n');
+      execFileSync(`${family}-restore`, ['--noflush'], { input: script, stdio: ['pipe', 'ignore', 'pipe'] });
+      removed = true;
+    }
+  }
+  return removed;
 }
 
 /** The kubepods trees of every cgroup hierarchy mounted here (v1: one per controller; v2: one). */
@@ -243,8 +292,10 @@ function removeIfEmpty(dir: string): void {
 /** Whether anything of the real node is left on the machine; a description of each thing, empty when clean. */
 export function leftovers(): string[] {
   const found: string[] = [];
-  const procs = [...findProcesses(isKubelet), ...findProcesses(isContainerd), ...findProcesses(isShim)];
+  const procs = [...findProcesses(isKubeProxy), ...findProcesses(isKubelet), ...findProcesses(isContainerd), ...findProcesses(isShim)];
   if (procs.length) found.push(`processes ${procs.join(' ')}`);
+  const chains = serviceChains();
+  if (chains.length) found.push(`iptables chains ${chains.join(' ')}`);
   const mounts = nodeMounts();
   if (mounts.length) found.push(`mounts ${mounts.join(' ')}`);
   const cgroups = kubepodsTrees();

@@ -10,17 +10,20 @@ import { podProcesses, sweep, waitClean, type SweepReport } from './cleanup.js';
 import { writeCniConfig } from './cni-config.js';
 import { writeContainerdConfig } from './containerd-config.js';
 import { kubeletArgv, writeKubeletConfig } from './kubelet-config.js';
+import { kubeProxyArgv, writeKubeProxyConfig } from './kube-proxy-config.js';
 import { releaseNodeLock, takeNodeLock } from './lock.js';
-import { CONTAINERD_SOCKET, KUBELET_HEALTHZ_PORT, nodeFiles, nodeName, type NodeFiles } from './paths.js';
+import { BRIDGE, CONTAINERD_SOCKET, KUBE_PROXY_HEALTHZ_PORT, KUBELET_HEALTHZ_PORT, nodeFiles, nodeName, type NodeFiles } from './paths.js';
 import { findProcesses, isRunning } from './processes.js';
 import { ensureSandboxImage, registryStartedHere, stopRegistryIfOurs, type RegistryUse } from './sandbox.js';
+import type { NodePrograms } from './tools.js';
 
 // A real node beside a local control plane: containerd (with runc and the CNI
-// bridge) and a kubelet that registers the machine itself as a Node. Started after
+// bridge), a kubelet that registers the machine itself as a Node, and kube-proxy,
+// which gives its Pods the cluster's Services (the API server's among them). Started after
 // the control plane is ready, stopped before it, swept off the machine by every
 // stop and by every start (what a crashed run left).
 
-export type NodeComponent = 'containerd' | 'kubelet';
+export type NodeComponent = 'containerd' | 'kubelet' | 'kube-proxy';
 
 export interface NodeProcess {
   argv: string[];
@@ -46,7 +49,7 @@ export interface RealNodeContext {
   server: string;
   caCert: string;
   pki: NodePki;
-  kubelet: string;
+  programs: NodePrograms;
   detached: boolean;
   log: (line: string) => void;
   /** The Node object by name, or undefined when the API server has none (yet). */
@@ -77,9 +80,9 @@ export async function claimRealNode(controlPlaneDir: string, detached: boolean, 
   return state;
 }
 
-const found = (r: SweepReport) => r.processes + r.mounts + r.cgroups + r.files.length > 0 || r.bridge;
+const found = (r: SweepReport) => r.processes + r.mounts + r.cgroups + r.files.length > 0 || r.bridge || r.serviceRules;
 const describe = (r: SweepReport) =>
-  `${r.processes} processes, ${r.mounts} mounts, ${r.cgroups} cgroups, ${r.bridge ? 'the bridge, ' : ''}${r.files.length} files and directories`;
+  `${r.processes} processes, ${r.mounts} mounts, ${r.cgroups} cgroups, ${r.bridge ? 'the bridge, ' : ''}${r.serviceRules ? 'iptables chains, ' : ''}${r.files.length} files and directories`;
 
 /** The node's addresses besides its name: loopback and every IPv4 of the machine, for the serving certificate. */
 export function nodeAddresses(): string[] {
@@ -88,6 +91,30 @@ export function nodeAddresses(): string[] {
     .filter((a) => a?.family === 'IPv4')
     .map((a) => a!.address);
   return [...new Set(['127.0.0.1', ...ips])];
+}
+
+/**
+ * The machine's address Pods reach the API server on: its first IPv4 address that is
+ * neither loopback nor the Pod bridge's. Pods route everything through the bridge to
+ * the host, and the host delivers an address of its own locally, so no forwarding
+ * or masquerade is needed.
+ */
+export function podFacingAddress(): string {
+  const found = Object.entries(networkInterfaces())
+    .filter(([name]) => name !== BRIDGE)
+    .flatMap(([, addresses]) => addresses ?? [])
+    .find((a) => a.family === 'IPv4' && !a.internal);
+  if (!found) throw new Error('a real node needs an IPv4 address besides loopback: its Pods reach the API server through it (kube-proxy forwards the kubernetes Service there), and this machine has none');
+  return found.address;
+}
+
+/**
+ * The API server's listening and advertised address with a real node: every address
+ * (Pods come through the machine's own), advertised as the Pod-facing one, which
+ * becomes the kubernetes Service's endpoint.
+ */
+export function apiserverAddressFlags(): string[] {
+  return ['--bind-address=0.0.0.0', `--advertise-address=${podFacingAddress()}`];
 }
 
 /** The API server's flags to reach kubelets: its client certificate, the kubelets' CA, and dialing by hostname first. */
@@ -113,6 +140,8 @@ export async function startRealNode(state: RealNodeState, ctx: RealNodeContext):
   writeCniConfig(files.cniConfig);
   writeKubeletConfig(files.kubeletConfig, { clientCaFile: ctx.caCert, tlsCertFile: ctx.pki.kubeletServing.cert, tlsPrivateKeyFile: ctx.pki.kubeletServing.key });
   writeKubeconfig(files.kubeletKubeconfig, ctx.server, ctx.caCert, ctx.pki.kubeletClient, `system:node:${state.name}`);
+  writeKubeProxyConfig(files.kubeProxyConfig, { kubeconfig: files.kubeProxyKubeconfig, node: state.name });
+  writeKubeconfig(files.kubeProxyKubeconfig, ctx.server, ctx.caCert, ctx.pki.kubeProxyClient, 'system:kube-proxy');
 
   state.registry = await ensureSandboxImage(ctx.detached, ctx.log);
   ctx.save();
@@ -123,10 +152,16 @@ export async function startRealNode(state: RealNodeState, ctx: RealNodeContext):
   await waitContainerd(state);
   ctx.log(`real node: containerd up after ${secondsSince(started)}s`);
 
-  const kubelet = kubeletArgv({ kubelet: ctx.kubelet, config: files.kubeletConfig, kubeconfig: files.kubeletKubeconfig, node: state.name });
+  const kubelet = kubeletArgv({ kubelet: ctx.programs.kubelet, config: files.kubeletConfig, kubeconfig: files.kubeletKubeconfig, node: state.name });
   state.processes.kubelet = { argv: kubelet, pid: launch(kubelet, files.kubeletLog, ctx.detached), log: files.kubeletLog };
   ctx.save();
   await waitNodeReady(state, ctx);
+  ctx.log(`real node: kubelet Ready after ${secondsSince(started)}s`);
+
+  const kubeProxy = kubeProxyArgv(ctx.programs.kubeProxy, files.kubeProxyConfig);
+  state.processes['kube-proxy'] = { argv: kubeProxy, pid: launch(kubeProxy, files.kubeProxyLog, ctx.detached), log: files.kubeProxyLog };
+  ctx.save();
+  await waitKubeProxySynced(state);
   state.readyAfterMs = Date.now() - started;
   ctx.log(`real node ${state.name} Ready after ${secondsSince(started)}s`);
 }
@@ -201,6 +236,18 @@ async function waitContainerd(state: RealNodeState, timeoutMs = 30_000): Promise
       timeoutError: (err) =>
         new Error(`real node: containerd not serving CRI on ${CONTAINERD_SOCKET} within ${timeoutMs / 1000}s (${String(err ?? 'no cri plugin')}); the end of its log:\n${tail(state.files.containerdLog)}`),
     },
+  );
+}
+
+/** kube-proxy's healthz answers 200 once it has written the Services' rules at least once. */
+async function waitKubeProxySynced(state: RealNodeState, timeoutMs = 60_000): Promise<void> {
+  const log = state.files.kubeProxyLog;
+  await waitFor(
+    async () => {
+      checkAlive(state, 'before it programmed the Services');
+      return fetch(`http://127.0.0.1:${KUBE_PROXY_HEALTHZ_PORT}/healthz`).then((r) => r.ok, () => false);
+    },
+    { timeoutMs, intervalMs: 200, timeoutError: () => new Error(`real node: kube-proxy had not programmed the Services within ${timeoutMs / 1000}s; the end of its log (${log}):\n${tail(log)}`) },
   );
 }
 

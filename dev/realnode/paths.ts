@@ -43,6 +43,9 @@ export const POD_GATEWAY = '10.89.0.1';
 
 export const KUBELET_PORT = 10250;
 export const KUBELET_HEALTHZ_PORT = 10248;
+/** kube-proxy's usual ports, on loopback only. */
+export const KUBE_PROXY_HEALTHZ_PORT = 10256;
+export const KUBE_PROXY_METRICS_PORT = 10249;
 
 /** The real node's label and taint: only Pods that select and tolerate it run there; kwok's tests never do. */
 export const REAL_NODE_LABEL = 'distroless.dev/real-node';
@@ -64,6 +67,9 @@ export interface NodeFiles {
   kubeletConfig: string;
   kubeletKubeconfig: string;
   kubeletLog: string;
+  kubeProxyConfig: string;
+  kubeProxyKubeconfig: string;
+  kubeProxyLog: string;
 }
 
 export function nodeFiles(controlPlaneDir: string): NodeFiles {
@@ -76,5 +82,8 @@ export function nodeFiles(controlPlaneDir: string): NodeFiles {
     kubeletConfig: join(dir, 'kubelet.yaml'),
     kubeletKubeconfig: join(dir, 'kubelet.kubeconfig'),
     kubeletLog: join(dir, 'kubelet.log'),
+    kubeProxyConfig: join(dir, 'kube-proxy.yaml'),
+    kubeProxyKubeconfig: join(dir, 'kube-proxy.kubeconfig'),
+    kubeProxyLog: join(dir, 'kube-proxy.log'),
   };
 }

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Builds the kubelet for the real node (dev/realnode/) from Go modules, at the
-# Kubernetes version pinned in dev/controlplane/versions.env, and caches it under
-# ~/.cache/distroless-operator/bin/kubelet-v<K>/. A warm cache makes this a no-op.
-# Prints the binary directory on its last line; progress goes to stderr.
+# Builds the real node's Kubernetes programs (dev/realnode/) from Go modules, at the
+# Kubernetes version pinned in dev/controlplane/versions.env: the kubelet, and
+# kube-proxy (which gives Pods the kubernetes Service, so an operator in a Pod reaches
+# the API server). Cached under ~/.cache/distroless-operator/bin/node-v<K>/; a warm
+# cache makes this a no-op. Prints the binary directory on its last line; progress
+# goes to stderr.
 #
 # It uses the wrapper module of dev/build-control-plane.sh (build/kubernetes-v<K>: the
 # k8s.io/kubernetes require plus a replace per staging module), so the module
@@ -16,14 +18,15 @@ source "$root/dev/controlplane/versions.env"
 
 cache="${DISTROLESS_CACHE_DIR:-$HOME/.cache/distroless-operator}"
 v="v$KUBERNETES_VERSION"
-bin="$cache/bin/kubelet-$v"
+bin="$cache/bin/node-$v"
 work="$cache/build"
 dir="$work/kubernetes-$v"
 export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local
 
-log() { printf '[build-kubelet] %s\n' "$*" >&2; }
+log() { printf '[build-node-programs] %s\n' "$*" >&2; }
+built() { [ -x "$bin/kubelet" ] && [ -x "$bin/kube-proxy" ]; }
 
-if [ -x "$bin/kubelet" ]; then
+if built; then
   log "cached: $bin"
   echo "$bin"
   exit 0
@@ -35,7 +38,7 @@ if ! flock -n 9; then
   log "another build is running; waiting for it"
   flock 9
 fi
-if [ -x "$bin/kubelet" ]; then
+if built; then
   log "cached: $bin"
   echo "$bin"
   exit 0
@@ -58,11 +61,12 @@ make_wrapper() {
 start=$(date +%s)
 grep -q '^replace k8s.io/api ' "$dir/go.mod" 2>/dev/null || make_wrapper
 # A file of its own, so the control plane's tools.go stays as that script wrote it.
-printf '//go:build tools\n\npackage tools\n\nimport _ "k8s.io/kubernetes/cmd/kubelet"\n' >"$dir/tools_kubelet.go"
+printf '//go:build tools\n\npackage tools\n\nimport (\n\t_ "k8s.io/kubernetes/cmd/kube-proxy"\n\t_ "k8s.io/kubernetes/cmd/kubelet"\n)\n' >"$dir/tools_kubelet.go"
 (cd "$dir" && { go mod tidy -e >/dev/null 2>&1 || true; }
- log "kubernetes $v: building kubelet (about 11 minutes on 2 cores when Go's build cache is cold)"
+ log "kubernetes $v: building kubelet and kube-proxy (about 11 minutes on 2 cores when Go's build cache is cold)"
+ rm -rf "$bin/tmp" && mkdir -p "$bin/tmp"
  go build -trimpath -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$v -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${KUBERNETES_VERSION#*.}" \
-   -o "$bin/kubelet.tmp" k8s.io/kubernetes/cmd/kubelet
- mv "$bin/kubelet.tmp" "$bin/kubelet")
+   -o "$bin/tmp/" k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy
+ mv "$bin/tmp/kube-proxy" "$bin/kube-proxy" && mv "$bin/tmp/kubelet" "$bin/kubelet" && rmdir "$bin/tmp")
 log "built in $(( $(date +%s) - start ))s: $bin"
 echo "$bin"
