@@ -1,9 +1,14 @@
 # syntax=docker/dockerfile:1
-# The operator's image: built on a full Node image, run on a distroless one.
+# The operator's image: its CLI bundled into one file on a full Node image, run on a
+# distroless one. The project builds the same image without Docker
+# (npx tsx dev/images/build.ts --only=distroless-operator, on its own distroless/nodejs);
+# test/unit/dockerfile.test.ts keeps the two in step: bundle path, entrypoint, cmd,
+# user, workdir.
 #   docker build -t distroless-operator:0.1.0 .
 
-# ---- build: compile TypeScript, then keep production dependencies only ---------
-FROM node:24-trixie AS build
+# ---- build: the operator as one ES module (dev/bundle.ts), dependencies inside -----
+# The project's Node major (its `node` devDependency), so the bundle is made by the Node it runs on.
+FROM node:26-trixie AS build
 WORKDIR /build
 COPY package.json package-lock.json ./
 # --ignore-scripts: nothing here needs an install script, and the `node`
@@ -15,19 +20,18 @@ RUN cp package-lock.json /tmp/reviewed-lock.json \
  && npm install --no-fund --no-audit --ignore-scripts \
  && cmp -s package-lock.json /tmp/reviewed-lock.json \
  || { echo "package-lock.json does not match package.json: commit the lock file npm install makes" >&2; exit 1; }
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json ./
+COPY dev/bundle.ts ./dev/bundle.ts
 COPY src ./src
-RUN npx tsc -p tsconfig.build.json \
- && npm prune --omit=dev --ignore-scripts --no-fund --no-audit
+RUN npm run build:bundle
 
-# ---- run: no shell, no npm, non-root ------------------------------------------
-FROM gcr.io/distroless/nodejs24-debian13:nonroot
+# ---- run: no shell, no npm, no node_modules, non-root ----------------------------
+# Google's Node 26 image, the major of the project's Node.
+FROM gcr.io/distroless/nodejs26-debian13:nonroot
 WORKDIR /app
-COPY --from=build /build/package.json ./package.json
-COPY --from=build /build/node_modules ./node_modules
-COPY --from=build /build/dist ./dist
+COPY --from=build /build/dist/bundle/distroless-operator.mjs /app/distroless-operator.mjs
 # Numeric, so the kubelet can check runAsNonRoot without reading /etc/passwd.
 USER 65532:65532
 EXPOSE 8080 8081
-ENTRYPOINT ["/nodejs/bin/node", "dist/cli/bin.js"]
+ENTRYPOINT ["/nodejs/bin/node", "/app/distroless-operator.mjs"]
 CMD ["run"]

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { build, type Plugin } from 'esbuild';
 import { dump } from 'js-yaml';
+import { bundle, packageVersion } from './bundle.js';
 
 // `npm run build:plugin`: the kubectl plugin as one executable that needs no Node on
 // the machine (a Node single executable application: the project's Node with the
@@ -13,38 +13,17 @@ import { dump } from 'js-yaml';
 
 const root = new URL('../', import.meta.url).pathname;
 const out = join(root, 'dist/plugin');
-const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+const version = packageVersion();
 const platform = `${process.platform}-${process.arch === 'x64' ? 'amd64' : process.arch}`;
-
-// version.ts reads package.json beside the sources at run time; the executable has no such file.
-const inlineVersion: Plugin = {
-  name: 'inline-version',
-  setup(b) {
-    b.onResolve({ filter: /\/version\.js$/ }, (args) => ({ path: args.path, namespace: 'inline-version' }));
-    b.onLoad({ filter: /.*/, namespace: 'inline-version' }, () => ({ contents: `export const version = ${JSON.stringify(version)};`, loader: 'js' }));
-  },
-};
 
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
-const bundle = join(out, 'kubectl-distroless.mjs');
-await build({
-  entryPoints: [join(root, 'src/cli/kubectl-distroless.ts')],
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node24',
-  outfile: bundle,
-  plugins: [inlineVersion],
-  legalComments: 'none',
-  // The CommonJS packages in the bundle call require() for Node's own modules.
-  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-  logLevel: 'warning',
-});
+const bundled = join(out, 'kubectl-distroless.mjs');
+await bundle('src/cli/kubectl-distroless.ts', bundled);
 
 const executable = join(out, 'kubectl-distroless');
 const seaConfig = join(out, 'sea.json');
-writeFileSync(seaConfig, JSON.stringify({ main: bundle, mainFormat: 'module', output: executable, disableExperimentalSEAWarning: true }));
+writeFileSync(seaConfig, JSON.stringify({ main: bundled, mainFormat: 'module', output: executable, disableExperimentalSEAWarning: true }));
 const sea = spawnSync(process.execPath, ['--build-sea', seaConfig], { stdio: 'inherit' });
 if (sea.status !== 0) throw new Error(`node --build-sea failed (${sea.status})`);
 

@@ -2,16 +2,19 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundleOperator, OPERATOR_BUNDLE, packageVersion } from '../bundle.js';
 import type { ImageSpec } from './builder.js';
 import type { ImageConfig } from './crane.js';
 import { debianLayer, type DebianLayerOptions } from './debian-layer.js';
 import { debianMinbaseLayer } from './debootstrap.js';
-import { filesLayer, goProgramLayer, type GoProgramOptions } from './files-layer.js';
+import { fileLayer, filesLayer, goProgramLayer, madeLayer, type GoProgramOptions } from './files-layer.js';
 import type { LayerRecipe } from './layers.js';
+import { IMAGES_DIR } from './paths.js';
 import { writeTreeFile } from './rootfs.js';
 
 // The images the project builds, all from Debian 12 (bookworm) packages at the
-// versions the machine's apt offers, except pause (the project's own Go program).
+// versions the machine's apt offers, except pause (the project's own Go program)
+// and the Node runtime of distroless/nodejs (the project's own Node binary).
 
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const NONROOT = '65532:65532';
@@ -145,6 +148,38 @@ http {
 }
 `;
 
+const repository = (path: string): string => fileURLToPath(new URL(`../../${path}`, import.meta.url));
+
+/** The Node major the project runs on: its `node` devDependency, whose binary distroless/nodejs carries. */
+function projectNodeMajor(): string {
+  const pkg = JSON.parse(readFileSync(repository('package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+  const major = /(\d+)/.exec(pkg.devDependencies.node ?? '')?.[1];
+  if (!major) throw new Error('package.json has no `node` devDependency with a major version');
+  return major;
+}
+
+/** Where Google's distroless nodejs images keep Node, and so where this one does. */
+export const NODE_PATH = '/nodejs/bin/node';
+/** The shared libraries Node needs beyond distroless/base's libc (`ldd node`): Google's cc image's, and libatomic since Node 26. */
+const NODEJS_PACKAGES = ['libstdc++6', 'libgcc-s1', 'libatomic1'];
+
+/**
+ * The project's own Node (the `node` npm package's binary, as the tests and the
+ * plugin's single executable run it), not Debian's nodejs package: bookworm's is
+ * Node 18. So no status.d entry names it; scanners find it through the binary, as
+ * with Google's distroless nodejs images, whose Node is nodejs.org's build.
+ */
+const nodeBinaryLayer = (): LayerRecipe => fileLayer({ name: 'nodejs', file: repository('node_modules/node/bin/node'), path: NODE_PATH.slice(1), mode: 0o755 });
+
+/** Where the operator's image holds its bundle; the Dockerfile's run stage copies it to the same path (test/unit/dockerfile.test.ts). */
+export const OPERATOR_BUNDLE_PATH = `/app/${OPERATOR_BUNDLE}`;
+
+/** The operator's CLI bundled (dev/bundle.ts: as `npm run build:bundle` makes it) into the image cache, then put at OPERATOR_BUNDLE_PATH. */
+const operatorLayer = (): LayerRecipe =>
+  madeLayer('distroless-operator', async () =>
+    fileLayer({ name: 'distroless-operator', file: await bundleOperator(join(IMAGES_DIR, 'programs', 'distroless-operator')), path: OPERATOR_BUNDLE_PATH.slice(1) }),
+  );
+
 export interface DistrolessAppOptions {
   name: string;
   tag: string;
@@ -249,6 +284,25 @@ export const catalog: ImageSpec[] = [
     base: 'distroless/base',
     layers: () => [debianLayer({ name: 'nginx', packages: ['nginx'], files: [{ path: 'etc/nginx/nginx.conf', content: NGINX_CONF }] })],
     config: { entrypoint: ['/usr/sbin/nginx'], cmd: ['-g', 'daemon off;'], user: NONROOT },
+  },
+  {
+    name: 'distroless/nodejs',
+    kind: 'distroless',
+    // Google's images name the major in the repository (nodejs26-debian13:nonroot); here one repository, a tag per major.
+    tag: `${projectNodeMajor()}-nonroot`,
+    description: "distroless/base with libstdc++6, libgcc-s1, libatomic1 and the project's Node binary at /nodejs/bin/node (no Debian package: no status.d entry)",
+    base: 'distroless/base',
+    layers: () => [debianLayer({ name: 'distroless-nodejs', packages: NODEJS_PACKAGES }), nodeBinaryLayer()],
+    config: { ...nonrootConfig, entrypoint: [NODE_PATH] },
+  },
+  {
+    name: 'distroless-operator',
+    kind: 'distroless',
+    tag: packageVersion(),
+    description: 'the operator: its CLI as one esbuild bundle at /app/distroless-operator.mjs on distroless/nodejs, `run` by default',
+    base: 'distroless/nodejs',
+    layers: () => [operatorLayer()],
+    config: { ...nonrootConfig, entrypoint: [NODE_PATH, OPERATOR_BUNDLE_PATH], cmd: ['run'], workdir: '/app' },
   },
   // Variants of distroless/base that image inspection is tested on (test/image/):
   // built only when named, never by default.

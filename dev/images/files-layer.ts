@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { join } from 'node:path';
-import { describeOptions, type LayerRecipe } from './layers.js';
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { describeOptions, sha256File, type LayerRecipe } from './layers.js';
 import { IMAGES_DIR } from './paths.js';
 import { output, run } from './run.js';
-import { walk } from './rootfs.js';
+import { makeDir, walk } from './rootfs.js';
 
-// Layers of the project's own files: a directory copied in as it is, or a Go
-// program built static (CGO_ENABLED=0) from source the repository ships, so it runs
-// on an empty base or a distroless one.
+// Layers of the project's own files: a directory copied in as it is, one file, or a
+// Go program built static (CGO_ENABLED=0) from source the repository ships, so it
+// runs on an empty base or a distroless one.
 
 export interface FilesLayerOptions {
   name: string;
@@ -83,12 +83,52 @@ export async function buildGoProgram(options: GoProgramOptions): Promise<string>
 
 /** A layer with one static Go program, built from the repository's source. */
 export function goProgramLayer(options: GoProgramOptions): LayerRecipe {
-  let built: Promise<LayerRecipe> | undefined;
-  const files = () => (built ??= buildGoProgram(options).then((dir) => filesLayer({ name: options.name, dir, at: options.at })));
+  return madeLayer(options.name, async () => filesLayer({ name: options.name, dir: await buildGoProgram(options), at: options.at }));
+}
+
+/**
+ * A layer whose files a step makes first (a program compiled, a bundle written): the
+ * step runs once, when the layer's fingerprint is first asked for, and its result's
+ * recipe does the rest.
+ */
+export function madeLayer(name: string, make: () => Promise<LayerRecipe>): LayerRecipe {
+  let made: Promise<LayerRecipe> | undefined;
+  const recipe = () => (made ??= make());
+  return {
+    name,
+    checkLibraries: true,
+    fingerprint: async (provided) => (await recipe()).fingerprint(provided),
+    build: async (ctx) => (await recipe()).build(ctx),
+  };
+}
+
+export interface FileLayerOptions {
+  name: string;
+  /** The file on this machine. */
+  file: string;
+  /** Where in the image, without a leading slash; its missing directories are made 0755 root. */
+  path: string;
+  /** Default 0644. */
+  mode?: number;
+}
+
+/**
+ * One file of this machine, owned by root. Its fingerprint is its content, not where
+ * it lies here, so two checkouts of the repository share the cached layer.
+ */
+export function fileLayer(options: FileLayerOptions): LayerRecipe {
+  const { file, ...placed } = options;
   return {
     name: options.name,
     checkLibraries: true,
-    fingerprint: async (provided) => (await files()).fingerprint(provided),
-    build: async (ctx) => (await files()).build(ctx),
+    fingerprint: async () => describeOptions({ placed, content: await sha256File(file) }),
+    build: async (ctx) => {
+      const target = join(ctx.tree, options.path);
+      const parts = dirname(options.path).split('/').filter((p) => p && p !== '.');
+      parts.forEach((_, i) => makeDir(ctx.tree, parts.slice(0, i + 1).join('/'), { mode: 0o755 }));
+      copyFileSync(file, target);
+      chmodSync(target, options.mode ?? 0o644);
+      return [];
+    },
   };
 }
