@@ -1,28 +1,42 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { goTestTool } from '../go-test-tool.js';
 import { createNamespace, getJson, kubectl, run, testKubeconfig } from './helpers.js';
-import type { List, ServedPod } from './served.js';
+import { podReady, type List, type ServedPod } from './served.js';
 import { waitFor } from '../../dev/wait-for.js';
 
 // The chart on this cluster with the real helm: install into a namespace that
-// enforces the restricted Pod Security profile, upgrade, uninstall. The operator's
-// Pods land on kwok nodes (no image needed); what is checked is what the API server
-// admits and what helm leaves behind. Its own release name, so nothing collides with
-// the kustomize install of install.test.ts; the user roles are that install's.
+// enforces the restricted Pod Security profile, upgrade, uninstall. The operator
+// runs for real: its own image from the local registry, on the real node, Ready and
+// holding its Lease; then what helm leaves behind. Its own release name, so nothing
+// collides with the kustomize installs; the user roles are config/default's.
 
 const chart = new URL('../../charts/distroless-operator', import.meta.url).pathname;
 const RELEASE = 'dlo-helm';
 const INSTANCE = `app.kubernetes.io/instance=${RELEASE}`;
 const dir = mkdtempSync(join(tmpdir(), 'dlo-helm-install-'));
+/** The image built here (dev/images), on the real node; everything else the chart's defaults. */
+const values = join(dir, 'real-node.yaml');
+writeFileSync(
+  values,
+  JSON.stringify({
+    image: { repository: 'localhost:5000/distroless-operator', pullPolicy: 'Always' },
+    nodeSelector: { 'distroless.dev/real-node': 'true' },
+    tolerations: [{ key: 'distroless.dev/real-node', operator: 'Exists', effect: 'NoSchedule' }],
+  }),
+);
 const env = { ...process.env, KUBECONFIG: testKubeconfig(), HELM_CONFIG_HOME: join(dir, 'config'), HELM_CACHE_HOME: join(dir, 'cache'), HELM_DATA_HOME: join(dir, 'data') };
 
 async function helm(...args: string[]): Promise<string> {
   const r = await run(goTestTool('helm'), args, { env });
   if (r.code !== 0) throw new Error(`helm ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
   return r.stdout;
+}
+
+interface Lease {
+  spec: { holderIdentity?: string };
 }
 
 interface Deployment {
@@ -34,10 +48,12 @@ const operatorPods = async (ns: string) => (await getJson<List<ServedPod>>(['get
 describe('helm install, upgrade and uninstall', () => {
   it('installs under enforce=restricted, upgrades in place, and uninstalls leaving none of its objects', async () => {
     const ns = await createNamespace('helm', { 'pod-security.kubernetes.io/enforce': 'restricted' });
-    await helm('install', RELEASE, chart, '--namespace', ns, '--set', 'userRoles.create=false');
+    await helm('install', RELEASE, chart, '--namespace', ns, '--values', values, '--set', 'userRoles.create=false');
 
-    // Created by the ReplicaSet controller, so admitted by PodSecurity under restricted.
-    await waitFor(async () => (await operatorPods(ns)).filter((p) => p.status.phase === 'Running').length === 2, { timeoutMs: 120_000, what: 'the chart’s two operator Pods to run' });
+    // Created by the ReplicaSet controller, so admitted by PodSecurity under restricted; Ready once its caches synced.
+    await waitFor(async () => (await operatorPods(ns)).filter(podReady).length === 2, { timeoutMs: 180_000, what: 'the chart’s two operator Pods Ready' });
+    const holder = (await getJson<Lease>(['get', 'lease', 'distroless-operator', '-n', ns])).spec.holderIdentity ?? '';
+    expect((await operatorPods(ns)).map((p) => p.metadata.name)).toContain(holder.replace(/_\d+$/, ''));
     const refused = await getJson<List<CoreV1Event>>(['get', 'events', '-n', ns, '--field-selector', 'reason=FailedCreate']);
     expect(refused.items.map((e) => e.message)).toEqual([]);
     const [pod] = await operatorPods(ns);
