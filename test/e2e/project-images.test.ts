@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureImages } from '../../dev/images/build.js';
@@ -18,7 +18,8 @@ const DEBIAN = 'localhost:5000/debian-init:12';
 const DISTROLESS = 'localhost:5000/distroless/base:nonroot';
 const BLIND = 'localhost:5000/distroless/base-blind:nonroot';
 const BUSYBOX = 'localhost:5000/distroless/base-busybox:nonroot';
-const IMAGES = ['debian-init', 'distroless/base', 'distroless/base-blind', 'distroless/base-busybox'];
+const OPERATOR = `localhost:5000/distroless-operator:${(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version}`;
+const IMAGES = ['debian-init', 'distroless/base', 'distroless/base-blind', 'distroless/base-busybox', 'distroless-operator'];
 
 let startedRegistry = false;
 let dir: string;
@@ -68,6 +69,15 @@ describe('inspect on the images the project builds', () => {
     // One status.d file per package: base-files, netbase, tzdata, media-types, ca-certificates, libc6, libssl3 and their libraries.
     expect(v.packageMetadata).toEqual([{ format: 'dpkg-status.d', path: 'var/lib/dpkg/status.d', packages: expect.any(Number) }]);
     expect(v.packageMetadata[0]!.packages).toBeGreaterThanOrEqual(7);
+  });
+
+  it("the operator's own image passes its own check: no shell, no package manager, its Debian packages' status.d, non-root", async () => {
+    const v = await verdictOf(OPERATOR);
+    expect(v).toMatchObject({ distroless: true, shells: [], packageManagers: [], scannerVisibility: 'Visible', unaccounted: [], user: { configured: '65532:65532', uid: 65532, nonRoot: true } });
+    expect(v.busybox).toBeUndefined();
+    // distroless/base's packages and libstdc++6, libgcc-s1, libatomic1 for Node (Node itself is no Debian package).
+    expect(v.packageMetadata).toEqual([{ format: 'dpkg-status.d', path: 'var/lib/dpkg/status.d', packages: expect.any(Number) }]);
+    expect(v.packageMetadata[0]!.packages).toBeGreaterThanOrEqual(10);
   });
 
   it('distroless/base-blind, the same files without status.d: still distroless, but scanners are blind, naming the libc', async () => {
