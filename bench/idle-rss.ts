@@ -7,14 +7,16 @@ import { join } from 'node:path';
 import { dump } from 'js-yaml';
 import { createPki } from '../dev/controlplane/pki.js';
 
-// The operator's idle RSS without a cluster: the built operator (dist/) runs with
+// The operator's idle RSS without a cluster: the built operator runs with
 // no apps against a stand-in API server in this process (HTTP/2 over TLS, a token
 // kubeconfig) that answers every list with an empty list and holds every watch
 // open with a bookmark every 5 s. RSS is read from /proc once the operator has
 // been ready for a while. Usage: tsx bench/idle-rss.ts [runs] [seconds] [root of
-// a built tree, this one by default]; npm run bench:idle-rss builds first.
+// a built tree, this one by default] [entry in it: the bundle the image ships by
+// default, dist/bundle/distroless-operator.mjs, or tsc's dist/cli/bin.js]; npm run
+// bench:idle-rss bundles first.
 
-const [runs = '5', seconds = '30', root = new URL('../', import.meta.url).pathname] = process.argv.slice(2);
+const [runs = '5', seconds = '30', root = new URL('../', import.meta.url).pathname, entry = 'dist/bundle/distroless-operator.mjs'] = process.argv.slice(2);
 
 function answer(req: Http2ServerRequest, res: Http2ServerResponse): void {
   const url = new URL(req.url, 'https://stand-in');
@@ -43,7 +45,7 @@ function answer(req: Http2ServerRequest, res: Http2ServerResponse): void {
 async function once(kubeconfig: string): Promise<{ rss: number; ready: number | string }> {
   const child = spawn(
     process.execPath,
-    [join(root, 'dist/cli/bin.js'), 'run', '--kubeconfig', kubeconfig, '--leader-elect', 'false', '--metrics-addr', '127.0.0.1:39871', '--health-addr', '127.0.0.1:39872', '--log-level', 'warn'],
+    [join(root, entry), 'run', '--kubeconfig', kubeconfig, '--leader-elect', 'false', '--metrics-addr', '127.0.0.1:39871', '--health-addr', '127.0.0.1:39872', '--log-level', 'warn'],
     { stdio: ['ignore', 'inherit', 'inherit'] },
   );
   try {
@@ -72,7 +74,7 @@ writeFileSync(
   }),
 );
 try {
-  console.log(`Node ${process.version}, ${root}, no apps, RSS after ${seconds} s`);
+  console.log(`Node ${process.version}, ${join(root, entry)}, no apps, RSS after ${seconds} s`);
   for (let i = 1; i <= Number(runs); i++) {
     const { rss, ready } = await once(kubeconfig);
     console.log(`run ${i}: RSS ${rss.toFixed(1)} MiB, /readyz ${ready}`);

@@ -6,6 +6,7 @@ import { track } from './children.js';
 import { sumMetric } from './metrics.js';
 import { freePorts } from './ports.js';
 import { StopWaiting, waitFor } from './wait-for.js';
+import { OPERATOR_BUNDLE, OPERATOR_BUNDLE_DIR } from './bundle.js';
 
 // `distroless-operator run` as a real process, for npm start, the integration and
 // fault suites and the benchmark: one way to start it, wait until it is ready,
@@ -38,7 +39,7 @@ export interface OperatorOptions {
   kubeconfig?: string;
   args?: string[];
   env?: Record<string, string>;
-  /** Run the compiled program in dist/ (benchmarks) rather than the sources through tsx. */
+  /** Run the bundle the image ships (dist/bundle, `npm run build:bundle`; benchmarks) rather than the sources through tsx. */
   compiled?: boolean;
   /** --log-level; debug unless given, since tests wait on debug lines. */
   logLevel?: string;
@@ -111,7 +112,7 @@ export async function startOperator(options: OperatorOptions): Promise<OperatorP
 function operatorArgv(options: OperatorOptions, metricsAddr: string, healthAddr: string): string[] {
   // Node itself with tsx as a loader, not tsx's CLI, which runs the program as a
   // child: a SIGKILL must reach the operator, not a wrapper that leaves it running.
-  const program = options.compiled ? [`${root}dist/cli/bin.js`] : ['--import', pathToFileURL(`${root}node_modules/tsx/dist/loader.mjs`).href, `${root}src/cli/bin.ts`];
+  const program = options.compiled ? [`${root}${OPERATOR_BUNDLE_DIR}/${OPERATOR_BUNDLE}`] : ['--import', pathToFileURL(`${root}node_modules/tsx/dist/loader.mjs`).href, `${root}src/cli/bin.ts`];
   return [
     ...program,
     'run',
