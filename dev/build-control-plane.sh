@@ -28,24 +28,11 @@ have_all() {
   done
 }
 
-if have_all; then
-  log "cached: $bin"
-  echo "$bin"
-  exit 0
-fi
-command -v go >/dev/null || { log "go is not on PATH; the control plane is built from Go modules"; exit 1; }
-mkdir -p "$bin" "$work"
-exec 9>"$cache/build.lock"
-if ! flock -n 9; then
-  log "another build is running; waiting for it"
-  flock 9
-fi
-# The other build may have made everything meanwhile.
-if have_all; then
-  log "cached: $bin"
-  echo "$bin"
-  exit 0
-fi
+# shellcheck source=build-cache.sh
+source "$root/dev/build-cache.sh"
+exit_if_built
+take_build_lock "the control plane is"
+mkdir -p "$work"
 
 # wrapper MODULE_DIR MODULE_NAME REQUIRE... ; writes a go.mod with the given requires
 wrapper() {

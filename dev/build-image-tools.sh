@@ -23,24 +23,10 @@ log() { printf '[build-image-tools] %s\n' "$*" >&2; }
 
 have_all() { [ -x "$bin/registry" ] && [ -x "$bin/crane" ]; }
 
-if have_all; then
-  log "cached: $bin"
-  echo "$bin"
-  exit 0
-fi
-command -v go >/dev/null || { log "go is not on PATH; the registry and crane are built from Go modules"; exit 1; }
-mkdir -p "$bin"
-exec 9>"$cache/build.lock"
-if ! flock -n 9; then
-  log "another build is running; waiting for it"
-  flock 9
-fi
-# The other build may have made everything meanwhile.
-if have_all; then
-  log "cached: $bin"
-  echo "$bin"
-  exit 0
-fi
+# shellcheck source=build-cache.sh
+source "$root/dev/build-cache.sh"
+exit_if_built
+take_build_lock "the registry and crane are"
 
 # install NAME PACKAGE@VERSION: go install into a scratch GOBIN, then move into place,
 # so an interrupted build never leaves a half-written binary under its final name.

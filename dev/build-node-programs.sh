@@ -24,25 +24,13 @@ dir="$work/kubernetes-$v"
 export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local
 
 log() { printf '[build-node-programs] %s\n' "$*" >&2; }
-built() { [ -x "$bin/kubelet" ] && [ -x "$bin/kube-proxy" ]; }
+have_all() { [ -x "$bin/kubelet" ] && [ -x "$bin/kube-proxy" ]; }
 
-if built; then
-  log "cached: $bin"
-  echo "$bin"
-  exit 0
-fi
-command -v go >/dev/null || { log "go is not on PATH; the kubelet is built from Go modules"; exit 1; }
-mkdir -p "$bin" "$work"
-exec 9>"$cache/build.lock"
-if ! flock -n 9; then
-  log "another build is running; waiting for it"
-  flock 9
-fi
-if built; then
-  log "cached: $bin"
-  echo "$bin"
-  exit 0
-fi
+# shellcheck source=build-cache.sh
+source "$root/dev/build-cache.sh"
+exit_if_built
+take_build_lock "the kubelet and kube-proxy are"
+mkdir -p "$work"
 
 # The wrapper module, made as dev/build-control-plane.sh makes it when that script has
 # not run here (or its build directory was removed): every
