@@ -36,11 +36,13 @@ import { captureApiserverProfile, summarizeApiserverProfile } from './apiserver-
 
 const root = new URL('../', import.meta.url).pathname;
 const PARTS = ['operator', 'floor', 'peer', 'latency'] as const;
-const USAGE = `npm run bench [-- --sizes=N,...] [--parts=${PARTS.join(',')}] [--cpu-profile] [--apiserver-profile=SECONDS] [--node-options=FLAGS] [--out=DIR]`;
+const USAGE = `npm run bench [-- --sizes=N,...] [--parts=${PARTS.join(',')}] [--repeat=R] [--cpu-profile] [--apiserver-profile=SECONDS] [--node-options=FLAGS] [--out=DIR]`;
 const { values: flags } = parseFlags(USAGE, {
   options: {
     sizes: { type: 'string', default: '100,1000,5000' },
     parts: { type: 'string', default: PARTS.join(',') },
+    // Each size this many times, each run on its own control plane, so the result gives the spread.
+    repeat: { type: 'string', default: '1' },
     // The operator runs with --cpu-prof; its profile is summarised into the result.
     'cpu-profile': { type: 'boolean', default: false },
     // kube-apiserver's CPU profile over the first SECONDS of the operator's convergence, saved and summarised.
@@ -53,6 +55,7 @@ const { values: flags } = parseFlags(USAGE, {
 const SIZES = flags.sizes.split(',').map((n) => positiveInteger('sizes', n, USAGE));
 const parts = new Set(flags.parts.split(','));
 for (const p of parts) if (!(PARTS as readonly string[]).includes(p)) usageError(`--parts: "${p}" is not one of ${PARTS.join(', ')}`, USAGE);
+const REPEAT = positiveInteger('repeat', flags.repeat, USAGE);
 const APISERVER_PROFILE_S = flags['apiserver-profile'] ? positiveInteger('apiserver-profile', flags['apiserver-profile'], USAGE) : 0;
 const CONCURRENCY = 4; // the operator's default workers; every client here creates at this concurrency
 const RESYNC_S = 15;
@@ -406,6 +409,8 @@ type PeerRun = Awaited<ReturnType<typeof peerRun>>;
 /** The runs at one size N; each part is there when it was asked for and has finished. */
 interface SizeRow {
   n: number;
+  /** Which of --repeat runs at this size, from 1. */
+  run: number;
   operator?: OperatorRun;
   floor?: Awaited<ReturnType<typeof floorRun>>;
   peer?: PeerRun;
@@ -420,7 +425,7 @@ interface BenchResult {
 }
 
 function markdown(result: BenchResult): string {
-  const lines = [...machineLines(result.machine), ...sizeTable(result.sizes), ...latencyLines(result.latency), ...operatorDetails(result.sizes)];
+  const lines = [...machineLines(result.machine), ...sizeTable(result.sizes), ...spreadLines(result.sizes), ...latencyLines(result.latency), ...operatorDetails(result.sizes)];
   return `${lines.join('\n')}\n`;
 }
 
@@ -445,7 +450,7 @@ function sizeTable(sizes: SizeRow[]): string[] {
 function sizeTableRow(r: SizeRow): string {
   const o = r.operator;
   const same = r.peerSameQps ? `${seconds(r.peerSameQps)} (${r.peerSameQps.qps}/s)` : '–';
-  const cells = [r.n, seconds(o), seconds(r.floor), seconds(r.peer), same, ratio(o, r.floor), ratio(o, r.peer), ratio(o, r.peerSameQps), ...operatorCells(o)];
+  const cells = [REPEAT > 1 ? `${r.n} #${r.run}` : r.n, seconds(o), seconds(r.floor), seconds(r.peer), same, ratio(o, r.floor), ratio(o, r.peer), ratio(o, r.peerSameQps), ...operatorCells(o)];
   return `| ${cells.join(' | ')} |`;
 }
 
@@ -469,13 +474,13 @@ function latencyLines(l: BenchResult['latency']): string[] {
 
 /** CPU by process, the CPU profile, and any write at idle or on restart, for each size the operator ran at. */
 function operatorDetails(sizes: SizeRow[]): string[] {
-  const runs = sizes.flatMap((r) => (r.operator ? [{ n: r.n, operator: r.operator }] : []));
+  const runs = sizes.flatMap((r) => (r.operator ? [{ n: r.n, run: r.run, operator: r.operator }] : []));
   if (!runs.length) return [];
   return [
     '',
     'CPU seconds by process during convergence (operator run):',
     '',
-    ...runs.map(({ n, operator }) => `- N=${n}: ${Object.entries(operator.cpuSeconds).map(([k, v]) => `${k} ${v}`).join(', ')}`),
+    ...runs.map(({ n, run, operator }) => `- N=${n}${REPEAT > 1 ? ` #${run}` : ''}: ${Object.entries(operator.cpuSeconds).map(([k, v]) => `${k} ${v}`).join(', ')}`),
     '',
     'Memory: idle RSS (ready, caches synced, no app), RSS once converged, and what each app adds; kube-apiserver CPU per converged app against the floor\'s per Pod:',
     '',
@@ -485,12 +490,41 @@ function operatorDetails(sizes: SizeRow[]): string[] {
   ];
 }
 
-function costLine({ n, operator, floor }: SizeRow): string[] {
+/** kube-apiserver's CPU milliseconds per app (per Pod for the floor) in one run. */
+const apiserverMsPerApp = (n: number, cpu: Record<string, number> | undefined): number | undefined => (cpu?.['kube-apiserver'] === undefined ? undefined : (cpu['kube-apiserver'] * 1000) / n);
+
+/** min–max and median of the runs' values, or nothing when fewer than two runs gave one. */
+function range(values: (number | undefined)[], digits: number, unit = ''): string | undefined {
+  const v = values.filter((x): x is number => x !== undefined).sort((a, b) => a - b);
+  if (v.length < 2) return undefined;
+  const median = v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+  return `${v[0]!.toFixed(digits)}–${v[v.length - 1]!.toFixed(digits)}${unit} (median ${median.toFixed(digits)}${unit})`;
+}
+
+/** With --repeat: per size, the spread of the ratios to the floor and of the operator's memory over its runs. */
+function spreadLines(sizes: SizeRow[]): string[] {
+  const bySize = [...new Set(sizes.map((r) => r.n))].map((n) => ({ n, rows: sizes.filter((r) => r.n === n) }));
+  const lines = bySize.flatMap(({ n, rows }) => {
+    const parts = [
+      ['converged, operator / floor', range(rows.map((r) => (r.operator && r.floor ? r.operator.convergeS / r.floor.convergeS : undefined)), 2, '×')],
+      ['kube-apiserver CPU-ms per app, operator', range(rows.map((r) => apiserverMsPerApp(n, r.operator?.cpuSeconds)), 1)],
+      ['floor', range(rows.map((r) => apiserverMsPerApp(n, r.floor?.cpuSeconds)), 1)],
+      ['operator / floor', range(rows.map((r) => ratioOf(apiserverMsPerApp(n, r.operator?.cpuSeconds), apiserverMsPerApp(n, r.floor?.cpuSeconds))), 2, '×')],
+      ['idle RSS', range(rows.map((r) => r.operator?.idleRssMiB), 0, ' MiB')],
+      ['peak RSS', range(rows.map((r) => r.operator?.peakRssMiB), 0, ' MiB')],
+    ].filter(([, text]) => text !== undefined);
+    return parts.length ? [`- N=${n}, ${rows.length} runs: ${parts.map(([what, text]) => `${what} ${text}`).join('; ')}`] : [];
+  });
+  return lines.length ? ['', 'Spread over the repeated runs (min–max, median):', '', ...lines] : [];
+}
+
+const ratioOf = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined || b === undefined ? undefined : a / b);
+
+function costLine({ n, run, operator, floor }: SizeRow): string[] {
   if (!operator) return [];
-  const perApp = (cpu: Record<string, number> | undefined) => (cpu?.['kube-apiserver'] === undefined ? undefined : (cpu['kube-apiserver'] * 1000) / n);
-  const [mine, floors] = [perApp(operator.cpuSeconds), perApp(floor?.cpuSeconds)];
+  const [mine, floors] = [apiserverMsPerApp(n, operator.cpuSeconds), apiserverMsPerApp(n, floor?.cpuSeconds)];
   const api = mine === undefined ? '' : `; kube-apiserver ${mine.toFixed(1)} CPU-ms per app${floors === undefined ? '' : ` against the floor's ${floors.toFixed(1)} (${(mine / floors).toFixed(2)}×)`}`;
-  return [`- N=${n}: idle ${operator.idleRssMiB} MiB, converged ${operator.rssMiB} MiB (peak ${operator.peakRssMiB}), ${operator.rssBytesPerApp} bytes per app${api}`];
+  return [`- N=${n}${REPEAT > 1 ? ` #${run}` : ''}: idle ${operator.idleRssMiB} MiB, converged ${operator.rssMiB} MiB (peak ${operator.peakRssMiB}), ${operator.rssBytesPerApp} bytes per app${api}`];
 }
 
 function profileLines({ n, operator }: { n: number; operator: OperatorRun }): string[] {
@@ -511,8 +545,17 @@ function unexpectedWriteLines({ n, operator }: { n: number; operator: OperatorRu
 say('bundling the operator as its image ships it (dist/bundle)');
 await bundleOperator(join(root, OPERATOR_BUNDLE_DIR));
 const result: BenchResult = { machine: machine(), sizes: [] };
-for (const n of SIZES) {
-  const row: SizeRow = { n };
+for (const { size, run } of SIZES.flatMap((n) => Array.from({ length: REPEAT }, (_, i) => ({ size: n, run: i + 1 })))) await sizeRuns(size, run);
+if (parts.has('latency')) {
+  say('latency at 20 apps/s');
+  result.latency = await latencyRun();
+  save();
+}
+process.stdout.write(markdown(result));
+
+/** One run of every asked-for part at size n. */
+async function sizeRuns(n: number, run: number): Promise<void> {
+  const row: SizeRow = { n, run };
   result.sizes.push(row);
   if (parts.has('operator')) {
     say(`N=${n}: operator`);
@@ -539,12 +582,6 @@ for (const n of SIZES) {
   }
   say(JSON.stringify(row));
 }
-if (parts.has('latency')) {
-  say('latency at 20 apps/s');
-  result.latency = await latencyRun();
-  save();
-}
-process.stdout.write(markdown(result));
 
 function save(): void {
   mkdirSync(flags.out!, { recursive: true });
