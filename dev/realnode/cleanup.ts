@@ -15,6 +15,7 @@ import {
   RUN_DIR,
   RUNC_ROOT,
 } from './paths.js';
+import { kubeChainRemoval, kubeChains } from './kube-chains.js';
 import { endProcesses, findProcesses } from './processes.js';
 
 // Takes the real node off the machine, whatever state it is in: running, stopped
@@ -90,28 +91,22 @@ function savedTable(family: (typeof IPTABLES)[number], table: string): string {
   }
 }
 
-const kubeChains = (saved: string): string[] => (saved.match(/^:KUBE-[A-Za-z0-9-]+/gm) ?? []).map((c) => c.slice(1));
-
 /** The node's chains (kube-proxy's Services, its and the kubelet's canaries and firewall), by family, table and name. */
 function serviceChains(): string[] {
   return IPTABLES.flatMap((family) => TABLES.flatMap((table) => kubeChains(savedTable(family, table)).map((c) => `${family} ${table} ${c}`)));
 }
 
 /**
- * Takes every KUBE- chain out of the filter, nat and mangle tables: the jumps to them
- * from the built-in chains, then their rules, then the chains. kube-proxy --cleanup
- * leaves its canaries and the kubelet's firewall chain behind, so this does it all,
- * one iptables-restore per table (which parses the rules as iptables-save wrote them).
+ * Takes every KUBE- chain out of the filter, nat and mangle tables, IPv4 and IPv6, one
+ * iptables-restore per table. kube-proxy --cleanup would leave its canaries and the
+ * kubelet's firewall chain behind (and fails without ipset, trying IPVS too).
  */
 function removeServiceRules(): boolean {
   let removed = false;
   for (const family of IPTABLES) {
     for (const table of TABLES) {
-      const saved = savedTable(family, table);
-      const chains = kubeChains(saved);
-      if (!chains.length) continue;
-      const jumps = saved.split('\n').filter((line) => /^-A (?!KUBE-)\S+ .*-j KUBE-/.test(line));
-      const script = [`*${table}`, ...jumps.map((line) => `-D${line.slice(2)}`), ...chains.map((c) => `-F ${c}`), ...chains.map((c) => `-X ${c}`), 'COMMIT', ''].join('\n');
+      const script = kubeChainRemoval(table, savedTable(family, table));
+      if (!script) continue;
       execFileSync(`${family}-restore`, ['--noflush'], { input: script, stdio: ['pipe', 'ignore', 'pipe'] });
       removed = true;
     }
