@@ -3,6 +3,7 @@ import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { load } from 'js-yaml';
 import { validateApp } from '../src/api/validate.js';
 import { LABEL_APP, render } from '../src/render/pod.js';
 import { createLogger } from '../src/runtime/log.js';
@@ -36,13 +37,16 @@ import { captureApiserverProfile, summarizeApiserverProfile } from './apiserver-
 
 const root = new URL('../', import.meta.url).pathname;
 const PARTS = ['operator', 'floor', 'peer', 'latency'] as const;
-const USAGE = `npm run bench [-- --sizes=N,...] [--parts=${PARTS.join(',')}] [--repeat=R] [--cpu-profile] [--apiserver-profile=SECONDS] [--node-options=FLAGS] [--out=DIR]`;
+const USAGE = `npm run bench [-- --sizes=N,...] [--parts=${PARTS.join(',')}] [--repeat=R] [--crd-without-rules] [--cpu-profile] [--apiserver-profile=SECONDS] [--node-options=FLAGS] [--out=DIR]`;
 const { values: flags } = parseFlags(USAGE, {
   options: {
     sizes: { type: 'string', default: '100,1000,5000' },
     parts: { type: 'string', default: PARTS.join(',') },
     // Each size this many times, each run on its own control plane, so the result gives the spread.
     repeat: { type: 'string', default: '1' },
+    // An experiment, not a configuration to run: the CRD without its x-kubernetes-validations,
+    // to measure what its CEL rules cost the API server (they run on every status write too).
+    'crd-without-rules': { type: 'boolean', default: false },
     // The operator runs with --cpu-prof; its profile is summarised into the result.
     'cpu-profile': { type: 'boolean', default: false },
     // kube-apiserver's CPU profile over the first SECONDS of the operator's convergence, saved and summarised.
@@ -122,13 +126,28 @@ function cpuOf(plane: ControlPlane, operator?: ChildProcess): Record<string, num
 }
 const cpuDelta = (a: Record<string, number>, b: Record<string, number>) => Object.fromEntries(Object.keys(b).map((k) => [k, +(b[k]! - (a[k] ?? 0)).toFixed(1)]));
 
+const CRD_FILE = join(root, 'crds/distroless.dev_distrolessapps.yaml');
+
+/** The CRD the runs install: the project's, or with --crd-without-rules a copy with no CEL rule, in the control plane's directory. */
+function benchCrd(dir: string): string {
+  if (!flags['crd-without-rules']) return CRD_FILE;
+  const withoutRules = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(withoutRules);
+    if (!node || typeof node !== 'object') return node;
+    return Object.fromEntries(Object.entries(node).filter(([k]) => k !== 'x-kubernetes-validations').map(([k, v]) => [k, withoutRules(v)]));
+  };
+  const file = join(dir, 'crd-without-rules.json');
+  writeFileSync(file, JSON.stringify(withoutRules(load(readFileSync(CRD_FILE, 'utf8')))));
+  return file;
+}
+
 async function freshPlane(n: number, controllerManagerArgs: string[] = []): Promise<{ plane: ControlPlane; rest: Rest }> {
   const plane = await startControlPlane({ name: 'bench', nodes: Math.max(1, Math.ceil(n / 800)), controllerManagerArgs, apiserverProfiling: APISERVER_PROFILE_S > 0 });
   const kubectl = (args: string[]) => {
     const r = spawnSync(kubectlPath(), ['--kubeconfig', plane.kubeconfigPath, ...args], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
   };
-  kubectl(['apply', '--server-side', '-f', join(root, 'crds/distroless.dev_distrolessapps.yaml')]);
+  kubectl(['apply', '--server-side', '-f', benchCrd(plane.dir)]);
   kubectl(['create', 'namespace', NS]);
   const rest = clientOf(plane);
   await pastNewCrdGrace(rest);
@@ -397,6 +416,7 @@ function machine() {
     kwok: v.kwok,
     date: new Date().toISOString(),
     operatorNodeOptions: flags['node-options'],
+    crdWithoutRules: flags['crd-without-rules'],
   };
 }
 
@@ -432,7 +452,7 @@ function markdown(result: BenchResult): string {
 function machineLines(m: BenchResult['machine']): string[] {
   return [
     `Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB; Node ${m.node}; Kubernetes ${m.kubernetes}, etcd ${m.etcd}, kwok ${m.kwok}; ${m.date}.`,
-    `Every run on a fresh local control plane; clients create at concurrency ${CONCURRENCY}; the operator runs as its image ships it (the esbuild bundle, dist/bundle), ${CONCURRENCY} workers, resync ${RESYNC_S} s${m.operatorNodeOptions ? `, NODE_OPTIONS=${m.operatorNodeOptions}` : ''}.`,
+    `Every run on a fresh local control plane; clients create at concurrency ${CONCURRENCY}; the operator runs as its image ships it (the esbuild bundle, dist/bundle), ${CONCURRENCY} workers, resync ${RESYNC_S} s${m.operatorNodeOptions ? `, NODE_OPTIONS=${m.operatorNodeOptions}` : ''}${m.crdWithoutRules ? '; the CRD without its CEL rules (an experiment: --crd-without-rules)' : ''}.`,
   ];
 }
 
