@@ -83,7 +83,9 @@ afterAll(async () => {
   if (examplesNs) await kubectl(['delete', 'namespace', examplesNs, '--wait=false']);
   // Only the Deployment: the CRD config/default also installed holds every other test's apps.
   await kubectl(['delete', 'deployment', 'distroless-operator', '-n', SYSTEM_NS, '--wait=true', '--timeout=60s']);
-  await waitFor(async () => (await operatorPods()).length === 0, { timeoutMs: 60_000, what: 'the in-cluster operator Pods gone' });
+  // Gone, not just terminating: an operator that watches every namespace must not outlive this file.
+  const anyPod = async () => (await getJson<List<V1Pod>>(['get', 'pods', '-n', SYSTEM_NS, '-l', SELECTOR])).items.length;
+  await waitFor(async () => (await anyPod()) === 0, { timeoutMs: 90_000, what: 'the in-cluster operator Pods gone' });
 }, 150_000);
 
 describe('the operator in the cluster, installed as README says', () => {

@@ -72,6 +72,9 @@ describe('helm install, upgrade and uninstall', () => {
     expect(JSON.parse(await helm('history', RELEASE, '--namespace', ns, '-o', 'json')).map((r: { revision: number }) => r.revision)).toEqual([1, 2]);
 
     await helm('uninstall', RELEASE, '--namespace', ns, '--wait');
+    // helm waits for its objects; the Pods go after them. An operator watching every namespace must not outlive this test.
+    const anyPod = async () => (await getJson<List<ServedPod>>(['get', 'pods', '-n', ns, '-l', INSTANCE])).items.length;
+    await waitFor(async () => (await anyPod()) === 0, { timeoutMs: 90_000, what: 'the chart’s operator Pods gone' });
     const left = await kubectl(['get', 'deployments,services,serviceaccounts,roles,rolebindings', '-n', ns, '-l', INSTANCE, '-o', 'name']);
     expect(left.stdout.trim()).toBe('');
     const clusterWide = await kubectl(['get', 'clusterroles,clusterrolebindings', '-l', INSTANCE, '-o', 'name']);
