@@ -11,6 +11,7 @@ import {
   DATA_DIR,
   KUBELET_DEVICE_PLUGINS,
   KUBELET_ROOT,
+  nodeFiles,
   POD_LOGS,
   RUN_DIR,
   RUNC_ROOT,
@@ -46,8 +47,9 @@ export interface SweepReport {
 }
 
 const isKubelet = (argv: string[]) => argv.includes(`--root-dir=${KUBELET_ROOT}`);
-/** Its configuration is always the control plane directory's real-node/kube-proxy.yaml. */
-const isKubeProxy = (argv: string[]) => program(argv) === 'kube-proxy' && argv.some((a) => a.startsWith('--config=') && a.endsWith('/real-node/kube-proxy.yaml'));
+/** Its configuration is the same file in whichever control plane's directory: /real-node/kube-proxy.yaml at its end. */
+const KUBE_PROXY_CONFIG = nodeFiles('/').kubeProxyConfig;
+const isKubeProxy = (argv: string[]) => program(argv) === 'kube-proxy' && argv.some((a) => a.startsWith('--config=') && a.endsWith(KUBE_PROXY_CONFIG));
 /** containerd and its shims: both name the socket (containerd through --address, shims through -address); ctr does too, and is neither. */
 const program = (argv: string[]) => basename(argv[0] ?? '');
 const isContainerd = (argv: string[]) => program(argv) === 'containerd' && argv.includes(CONTAINERD_SOCKET);

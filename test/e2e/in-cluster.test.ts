@@ -2,6 +2,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { packageVersion } from '../../dev/bundle.js';
 import { kubectlPath } from '../../dev/controlplane/kubectl.js';
 import { waitFor } from '../../dev/wait-for.js';
 import { applyRealNodeExamples } from '../../dev/real-node-examples/apply.js';
@@ -17,7 +18,7 @@ import { condition, type List, type ServedApp } from '../integration/served.js';
 const root = new URL('../../', import.meta.url).pathname;
 const SYSTEM_NS = 'distroless-operator-system';
 const SELECTOR = 'app.kubernetes.io/name=distroless-operator';
-const IMAGE = `localhost:5000/distroless-operator:${(JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { version: string }).version}`;
+const IMAGE = `localhost:5000/distroless-operator:${packageVersion()}`;
 const README_MARK = '<!-- in-cluster install: run line by line by test/e2e/in-cluster.test.ts -->';
 const READY_MS = 240_000;
 

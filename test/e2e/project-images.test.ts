@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { packageVersion } from '../../dev/bundle.js';
 import { ensureImages } from '../../dev/images/build.js';
 import { startRegistry, stopRegistry } from '../../dev/images/registry.js';
 import { main } from '../../src/cli/main.js';
@@ -18,7 +19,7 @@ const DEBIAN = 'localhost:5000/debian-init:12';
 const DISTROLESS = 'localhost:5000/distroless/base:nonroot';
 const BLIND = 'localhost:5000/distroless/base-blind:nonroot';
 const BUSYBOX = 'localhost:5000/distroless/base-busybox:nonroot';
-const OPERATOR = `localhost:5000/distroless-operator:${(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version}`;
+const OPERATOR = `localhost:5000/distroless-operator:${packageVersion()}`;
 const IMAGES = ['debian-init', 'distroless/base', 'distroless/base-blind', 'distroless/base-busybox', 'distroless-operator'];
 
 let startedRegistry = false;

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1Container, V1Deployment, V1Pod, V1PolicyRule } from '@kubernetes/client-node';
 import * as yaml from 'js-yaml';
+import { packageVersion } from '../../dev/bundle.js';
 import { kubectlPath } from '../../dev/controlplane/kubectl.js';
 import { restrictedViolations } from '../fixtures/restricted.js';
 import { goTestTool } from '../go-test-tool.js';
@@ -92,11 +93,11 @@ describe('helm lint', () => {
 
 describe('the chart and config/default', () => {
   it('has the version of package.json as its version and appVersion, and the image tag follows the appVersion', () => {
-    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+    const version = packageVersion();
     const meta = yaml.load(readFileSync(join(chart, 'Chart.yaml'), 'utf8')) as { apiVersion: string; version: string; appVersion: string };
-    expect(meta).toMatchObject({ apiVersion: 'v2', version: pkg.version, appVersion: pkg.version });
+    expect(meta).toMatchObject({ apiVersion: 'v2', version, appVersion: version });
     expect(managerOf(rendered).image).toBe(managerOf(kustomized).image);
-    expect(managerOf(rendered).image).toMatch(new RegExp(`:${pkg.version.replaceAll('.', '\\.')}$`));
+    expect(managerOf(rendered).image).toMatch(new RegExp(`:${version.replaceAll('.', '\\.')}$`));
   });
 
   it('carries the CRD byte for byte in crds/ (installed once, not templated)', () => {

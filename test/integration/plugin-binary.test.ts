@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as yaml from 'js-yaml';
 import { validApp } from '../fixtures/invalid-apps.js';
+import { packageVersion } from '../../dev/bundle.js';
 import { kubectlPath } from '../../dev/controlplane/kubectl.js';
 import { goTestTool } from '../go-test-tool.js';
 import { createNamespace, kubectlOk, run, testKubeconfig } from './helpers.js';
@@ -16,7 +17,7 @@ import { createNamespace, kubectlOk, run, testKubeconfig } from './helpers.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const out = join(root, 'dist/plugin');
-const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+const version = packageVersion();
 let bin: string;
 
 /** `kubectl distroless ARGS` with PATH holding only kubectl and the executable. */
