@@ -37,7 +37,10 @@ export class LeaderElector {
   private readonly renewDeadlineMs: number;
   private readonly retryPeriodMs: number;
   private observed: { record: string; at: number } | undefined;
-  private leading = false;
+  /** A write of ours made this process the holder at some point: release() must look. */
+  private claimed = false;
+  /** The attempt under way, which release() waits for: a claim may land after stop(). */
+  private attempt: Promise<boolean> = Promise.resolve(false);
   private stopping = new AbortController();
 
   constructor(
@@ -60,18 +63,16 @@ export class LeaderElector {
    */
   async run(onStartedLeading: () => void): Promise<'lost' | 'stopped'> {
     const signal = this.stopping.signal;
-    while (!signal.aborted && !(await this.tryAcquireOrRenew())) await sleep(this.retryPeriodMs, signal);
+    while (!signal.aborted && !(await this.attemptOnce())) await sleep(this.retryPeriodMs, signal);
     if (signal.aborted) return 'stopped';
-    this.leading = true;
     this.log.info({ lease: this.options.name, identity: this.options.identity }, 'became leader');
     onStartedLeading();
     let lastRenew = Date.now();
     while (!signal.aborted) {
       await sleep(this.retryPeriodMs, signal);
       if (signal.aborted) break;
-      if (await this.tryAcquireOrRenew()) lastRenew = Date.now();
+      if (await this.attemptOnce()) lastRenew = Date.now();
       else if (Date.now() - lastRenew > this.renewDeadlineMs) {
-        this.leading = false;
         this.log.error({ lease: this.options.name }, 'could not renew the lease in time; no longer leader');
         return 'lost';
       }
@@ -84,10 +85,15 @@ export class LeaderElector {
     this.stopping.abort();
   }
 
-  /** Gives the lease up so a successor need not wait for it to expire. */
+  /**
+   * Gives the lease up so a successor need not wait for it to expire. Waits for an
+   * attempt still under way first: a claim sent just before stop() can land after
+   * it, and a process stopped as it won would otherwise leave the lease held.
+   */
   async release(): Promise<void> {
-    if (!this.leading) return;
-    this.leading = false;
+    await this.attempt;
+    if (!this.claimed) return;
+    this.claimed = false;
     try {
       const lease = await this.rest.request<Lease>('GET', this.lease);
       if (lease.spec.holderIdentity !== this.options.identity) return;
@@ -99,13 +105,19 @@ export class LeaderElector {
     }
   }
 
+  private attemptOnce(): Promise<boolean> {
+    this.attempt = this.tryAcquireOrRenew();
+    return this.attempt;
+  }
+
   /** One attempt: true when this process holds the lease afterwards. */
   private async tryAcquireOrRenew(): Promise<boolean> {
     try {
       const lease = await this.readLease();
-      if (!lease) return await this.createLease();
-      if (!this.mayTake(lease.spec, Date.now())) return false;
-      await this.rest.request('PUT', this.lease, { body: { ...lease, spec: this.claim(lease.spec) } });
+      if (lease && !this.mayTake(lease.spec, Date.now())) return false;
+      if (lease) await this.rest.request('PUT', this.lease, { body: { ...lease, spec: this.claim(lease.spec) } });
+      else await this.createLease();
+      this.claimed = true;
       return true;
     } catch (err) {
       if (!isConflict(err)) this.log.warn({ err }, 'lease request failed');
@@ -122,7 +134,7 @@ export class LeaderElector {
     }
   }
 
-  private async createLease(): Promise<true> {
+  private async createLease(): Promise<void> {
     const { name, namespace, identity } = this.options;
     await this.rest.request('POST', { type: LEASES, namespace }, {
       body: {
@@ -132,7 +144,6 @@ export class LeaderElector {
         spec: { holderIdentity: identity, leaseDurationSeconds: this.durationSec, acquireTime: now(), renewTime: now(), leaseTransitions: 0 },
       },
     });
-    return true;
   }
 
   /**
