@@ -11,9 +11,10 @@ import { createPki } from '../dev/controlplane/pki.js';
 // no apps against a stand-in API server in this process (HTTP/2 over TLS, a token
 // kubeconfig) that answers every list with an empty list and holds every watch
 // open with a bookmark every 5 s. RSS is read from /proc once the operator has
-// been ready for a while. Usage: tsx bench/idle-rss.ts [runs] [seconds] [root of
-// a built tree, this one by default] [entry in it: the bundle the image ships by
-// default, dist/bundle/distroless-operator.mjs, or tsc's dist/cli/bin.js]; npm run
+// been ready for a while, with its anonymous and file-backed parts.
+// Usage: tsx bench/idle-rss.ts [runs] [seconds] [root of a built tree, this one
+// by default] [entry in it: the bundle the image ships by default,
+// dist/bundle/distroless-operator.mjs, or tsc's dist/cli/bin.js]; npm run
 // bench:idle-rss bundles first.
 
 const [runs = '5', seconds = '30', root = new URL('../', import.meta.url).pathname, entry = 'dist/bundle/distroless-operator.mjs'] = process.argv.slice(2);
@@ -42,7 +43,20 @@ function answer(req: Http2ServerRequest, res: Http2ServerResponse): void {
   });
 }
 
-async function once(kubeconfig: string): Promise<{ rss: number; ready: number | string }> {
+/** RSS and its two parts, in MiB: anonymous (the process's own: V8's heap, buffers) and file-backed (mostly Node's executable, shared with every Node process on the machine). */
+interface Resident {
+  rss: number;
+  anon: number;
+  file: number;
+}
+
+function residentOf(pid: number): Resident {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1]) / 1024;
+  return { rss: kib('VmRSS'), anon: kib('RssAnon'), file: kib('RssFile') };
+}
+
+async function once(kubeconfig: string): Promise<Resident & { ready: number | string }> {
   const child = spawn(
     process.execPath,
     [join(root, entry), 'run', '--kubeconfig', kubeconfig, '--leader-elect', 'false', '--metrics-addr', '127.0.0.1:39871', '--health-addr', '127.0.0.1:39872', '--log-level', 'warn'],
@@ -50,9 +64,9 @@ async function once(kubeconfig: string): Promise<{ rss: number; ready: number | 
   );
   try {
     await new Promise((resolve) => setTimeout(resolve, Number(seconds) * 1000));
-    const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+    const resident = residentOf(child.pid!);
     const ready = await fetch('http://127.0.0.1:39872/readyz').then((r) => r.status, () => 'unreachable');
-    return { rss: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]) / 1024, ready };
+    return { ...resident, ready };
   } finally {
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));
@@ -76,8 +90,8 @@ writeFileSync(
 try {
   console.log(`Node ${process.version}, ${join(root, entry)}, no apps, RSS after ${seconds} s`);
   for (let i = 1; i <= Number(runs); i++) {
-    const { rss, ready } = await once(kubeconfig);
-    console.log(`run ${i}: RSS ${rss.toFixed(1)} MiB, /readyz ${ready}`);
+    const { rss, anon, file, ready } = await once(kubeconfig);
+    console.log(`run ${i}: RSS ${rss.toFixed(1)} MiB (anonymous ${anon.toFixed(1)}, file-backed ${file.toFixed(1)}), /readyz ${ready}`);
   }
 } finally {
   server.close();

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, type Plugin } from 'esbuild';
@@ -36,11 +36,43 @@ const inlineVersion = (version: string): Plugin => ({
 });
 
 /**
+ * The bundle with every character outside ASCII escaped. esbuild escapes them in
+ * code (its default charset) but copies comments as they are, and one curly quote in
+ * a dependency's comment makes V8 keep the whole source two bytes per character:
+ * 3.4 MiB more resident in the idle operator. Escaping inside a comment changes
+ * nothing; anywhere else (a tagged template's raw text) it could, so a character
+ * found outside a comment fails the build instead.
+ */
+export function asciiOnly(source: string): string {
+  const lines = source.split('\n');
+  lines.forEach((line, i) => {
+    const at = line.search(/\P{ASCII}/u);
+    if (at < 0 || inComment(line, at)) return;
+    throw new Error(`bundle line ${i + 1}: a character outside ASCII outside a comment: ${JSON.stringify(line.slice(Math.max(0, at - 40), at + 10))}`);
+  });
+  // \uXXXX per UTF-16 unit: a character beyond the BMP becomes its surrogate pair.
+  const escape = (c: string): string => [...Array(c.length).keys()].map((i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join('');
+  return lines.join('\n').replace(/\P{ASCII}/gu, escape);
+}
+
+/**
+ * Whether column `at` of a line esbuild wrote is inside a comment: after `//`, in a
+ * block comment not yet closed, or on a block comment's continuation line (` * `).
+ */
+function inComment(line: string, at: number): boolean {
+  const before = line.slice(0, at);
+  const open = before.lastIndexOf('/*');
+  if (before.includes('//') || (open >= 0 && !before.slice(open).includes('*/'))) return true;
+  return /^\s*\*(?!\/)/.test(line) && !before.includes('*/');
+}
+
+/**
  * Bundles `entry` (a path relative to the repository) into `outfile`: ESM, because
  * the executables await at the top level (and Node's --build-sea takes it as it is).
  */
 export async function bundle(entry: string, outfile: string): Promise<void> {
-  await build({
+  const { outputFiles } = await build({
+    write: false,
     absWorkingDir: root,
     entryPoints: [join(root, entry)],
     bundle: true,
@@ -54,6 +86,7 @@ export async function bundle(entry: string, outfile: string): Promise<void> {
     banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
     logLevel: 'warning',
   });
+  for (const file of outputFiles) writeFileSync(file.path, asciiOnly(file.text));
 }
 
 /** The operator's CLI (`distroless-operator run`, render, inspect…) as one file in `dir`; resolves with its path. */

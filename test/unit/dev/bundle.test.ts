@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bundleOperator, OPERATOR_BUNDLE } from '../../../dev/bundle.js';
+import { asciiOnly, bundleOperator, OPERATOR_BUNDLE } from '../../../dev/bundle.js';
 
 // The operator's bundle (dev/bundle.ts), which the image, the Dockerfile and
 // `npm run build:bundle` all make: the same bytes wherever it is written, and a
@@ -35,6 +35,10 @@ describe('the operator bundle', () => {
     expect(text).not.toContain(dirs[0]!);
   }, 120_000);
 
+  it('is ASCII only, so V8 keeps its source one byte per character', () => {
+    expect(readFileSync(bundle, 'utf8')).toMatch(/^\p{ASCII}*$/u);
+  });
+
   it("carries the package's version in itself: version.ts's package.json is not there to read", () => {
     const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
     expect(runBundle('--version')).toMatchObject({ status: 0, stdout: `${version}\n`, stderr: '' });
@@ -51,5 +55,17 @@ describe('the operator bundle', () => {
     const r = runBundle('run', '--workers', 'none');
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('--workers');
+  });
+});
+
+describe('asciiOnly', () => {
+  it('escapes what comments carry outside ASCII, on their own line or after code', () => {
+    const source = ['// the request’s body', 'const a = 1; // a response’s status', '/* block — one line */', ' * a JSDoc line — here', 'const b = "\\u2019";', '// 🚀'].join('\n');
+    expect(asciiOnly(source)).toBe(['// the request\\u2019s body', 'const a = 1; // a response\\u2019s status', '/* block \\u2014 one line */', ' * a JSDoc line \\u2014 here', 'const b = "\\u2019";', '// \\ud83d\\ude80'].join('\n'));
+  });
+
+  it('refuses a character outside ASCII in code, where escaping could change what runs, naming the line', () => {
+    expect(() => asciiOnly('const ok = 1;\nconst tag = String.raw`’`;')).toThrow(/^bundle line 2: a character outside ASCII outside a comment: .*String\.raw/);
+    expect(() => asciiOnly('/* closed */ const q = `’`;')).toThrow(/line 1/);
   });
 });
