@@ -4,7 +4,10 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { load } from 'js-yaml';
+import type { DistrolessApp, DistrolessAppStatus } from '../src/api/schema.js';
 import { validateApp } from '../src/api/validate.js';
+import { observe } from '../src/controller/observe.js';
+import { computeStatus } from '../src/controller/status.js';
 import { LABEL_APP, render } from '../src/render/pod.js';
 import { createLogger } from '../src/runtime/log.js';
 import type { KubeObject } from '../src/kube/cache.js';
@@ -29,14 +32,16 @@ import { summarizeDir } from './profile.js';
 import { captureApiserverProfile, summarizeApiserverProfile } from './apiserver-profile.js';
 
 // `npm run bench [-- --sizes=100,1000,5000]`: how the operator behaves as work
-// grows, beside a floor (a bare client creating the same Pods) and a peer
-// (kube-controller-manager converging ReplicaSets of the same Pods), each on a
+// grows, beside a floor (a bare client creating the same Pods), a writes floor
+// (a bare client sending the operator's writes: each app, its Pod, two status
+// patches) and a peer (kube-controller-manager converging ReplicaSets of the
+// same Pods), each on a
 // fresh local control plane, so no run inherits another's load. Results go to
 // bench/results/latest.{json,md}. Not part of the test suite: nothing here
 // asserts a time.
 
 const root = new URL('../', import.meta.url).pathname;
-const PARTS = ['operator', 'floor', 'peer', 'latency'] as const;
+const PARTS = ['operator', 'floor', 'writes-floor', 'peer', 'latency'] as const;
 const USAGE = `npm run bench [-- --sizes=N,...] [--parts=${PARTS.join(',')}] [--repeat=R] [--crd-without-rules] [--cpu-profile] [--apiserver-profile=SECONDS] [--node-options=FLAGS] [--out=DIR]`;
 const { values: flags } = parseFlags(USAGE, {
   options: {
@@ -89,8 +94,18 @@ const SERVICE_ACCOUNTS: ResourceType = { group: '', version: 'v1', plural: 'serv
 const REPLICA_SETS: ResourceType = { group: 'apps', version: 'v1', plural: 'replicasets' };
 const CRDS: ResourceType = { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions' };
 
-/** Resolves once `count` objects of the bench namespace's collection satisfy `done`, watching rather than polling. */
-function waitAll<T extends KubeObject>(rest: Rest, type: ResourceType, count: number, done: (o: T) => boolean, onAdd?: (o: T) => void): { synced: Promise<void>; until: Promise<void>; stop: () => void } {
+/**
+ * Resolves once `count` objects of the bench namespace's collection satisfy `done`,
+ * watching rather than polling; `onAdd` sees each new object, `onDone` each object
+ * the moment it first satisfies `done`.
+ */
+function waitAll<T extends KubeObject>(
+  rest: Rest,
+  type: ResourceType,
+  count: number,
+  done: (o: T) => boolean,
+  { onAdd, onDone }: { onAdd?: (o: T) => void; onDone?: (o: T) => void } = {},
+): { synced: Promise<void>; until: Promise<void>; stop: () => void } {
   const ok = new Set<string>();
   let resolve!: () => void;
   const until = new Promise<void>((r) => (resolve = r));
@@ -98,8 +113,10 @@ function waitAll<T extends KubeObject>(rest: Rest, type: ResourceType, count: nu
   informer.subscribe((change, o) => {
     const key = o.metadata?.name ?? '';
     if (change === 'ADDED') onAdd?.(o);
-    if (change !== 'DELETED' && done(o)) ok.add(key);
-    else ok.delete(key);
+    if (change !== 'DELETED' && done(o)) {
+      if (!ok.has(key)) onDone?.(o);
+      ok.add(key);
+    } else ok.delete(key);
     if (ok.size >= count) resolve();
   });
   informer.start();
@@ -319,6 +336,53 @@ async function floorRun(n: number) {
   }
 }
 
+/**
+ * The operator's writes without the operator: a bare client creates each app, its
+ * Pod, and patches the app's status twice, as the operator does (Reconciling once
+ * the Pod is created, Ready once it is), with statuses computed by the operator's own
+ * pure code, and no cache, queue or resync. What kube-apiserver spends here is the
+ * least the operator's result costs it; the operator's run against this says what
+ * the operator adds.
+ */
+async function writesFloorRun(n: number) {
+  const { plane, rest } = await freshPlane(n);
+  try {
+    const cpu0 = cpuOf(plane);
+    const apps = new Map<string, { app: DistrolessApp; status: DistrolessAppStatus }>();
+    const readyPatches: Promise<unknown>[] = [];
+    const patchStatus = (name: string, status: DistrolessAppStatus) =>
+      rest.request('PATCH', { type: DISTROLESS_APPS, namespace: NS, name, subresource: 'status' }, { body: { status }, contentType: 'application/merge-patch+json' });
+    const isReadyPod = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+    const onDone = (pod: V1Pod) => {
+      const known = apps.get(pod.metadata?.labels?.[LABEL_APP] ?? '');
+      if (!known) return;
+      const now = new Date();
+      readyPatches.push(patchStatus(known.app.metadata.name, computeStatus(observe(known.app, [pod], now), { created: 0 }, known.status, now)));
+    };
+    const pods = waitAll<V1Pod>(rest, PODS, n, isReadyPod, { onDone });
+    const ready = waitAll<StoredApp>(rest, DISTROLESS_APPS, n, isReadyApp);
+    await Promise.all([pods.synced, ready.synced]);
+    const started = Date.now();
+    await inParallel(n, async (i) => {
+      const stored = (await rest.request('POST', { type: DISTROLESS_APPS, namespace: NS }, { body: app(i) })) as StoredApp;
+      const parsed = validateApp({ ...stored, status: undefined });
+      if (!parsed.ok) throw new Error(`the bench app ${stored.metadata.name} is invalid`);
+      await rest.request('POST', { type: PODS, namespace: NS }, { body: render(parsed.app).pods[0] });
+      const now = new Date();
+      const status = computeStatus(observe(parsed.app, [], now), { created: 1 }, undefined, now);
+      apps.set(stored.metadata.name, { app: parsed.app, status });
+      await patchStatus(stored.metadata.name, status);
+    });
+    await ready.until;
+    await Promise.all(readyPatches);
+    pods.stop();
+    ready.stop();
+    return { convergeS: (Date.now() - started) / 1000, cpuSeconds: cpuDelta(cpu0, cpuOf(plane)) };
+  } finally {
+    await plane.stop();
+  }
+}
+
 async function peerRun(n: number, qps?: number) {
   const args = qps ? [`--kube-api-qps=${qps}`, `--kube-api-burst=${Math.ceil(qps * 1.5)}`] : [];
   const { plane, rest } = await freshPlane(n, args);
@@ -366,10 +430,10 @@ async function latencyRun() {
     const op = await startBenchOperator(plane, await serviceAccountKubeconfig(plane.kubeconfigPath));
     const sentAt = new Map<string, number>();
     const appOfPod = new Map<string, string>();
-    const pods = waitAll<V1Pod>(rest, PODS, APPS, () => true, (p) => {
+    const pods = waitAll<V1Pod>(rest, PODS, APPS, () => true, { onAdd: (p) => {
       const appName = p.metadata?.labels?.[LABEL_APP];
       if (appName) appOfPod.set(p.metadata!.name!, appName);
-    });
+    } });
     await pods.synced;
     const start = Date.now();
     const sends: Promise<unknown>[] = [];
@@ -433,6 +497,8 @@ interface SizeRow {
   run: number;
   operator?: OperatorRun;
   floor?: Awaited<ReturnType<typeof floorRun>>;
+  /** The operator's writes sent by a bare client. */
+  writesFloor?: Awaited<ReturnType<typeof writesFloorRun>>;
   peer?: PeerRun;
   /** The peer limited to the operator's write rate. */
   peerSameQps?: PeerRun;
@@ -457,12 +523,12 @@ function machineLines(m: BenchResult['machine']): string[] {
 }
 
 function sizeTable(sizes: SizeRow[]): string[] {
-  const measured = sizes.filter((r) => r.operator || r.floor || r.peer);
+  const measured = sizes.filter((r) => r.operator || r.floor || r.writesFloor || r.peer);
   if (!measured.length) return [];
   return [
     '',
-    "| N | operator s | floor s | peer s (default QPS) | peer s (operator's QPS) | operator / floor | operator / peer | operator / peer at same QPS | writes per app | idle writes | RSS MiB (peak) | heap MiB (peak) | restart s |",
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    "| N | operator s | floor s | writes floor s | peer s (default QPS) | peer s (operator's QPS) | operator / floor | operator / writes floor | operator / peer | operator / peer at same QPS | writes per app | idle writes | RSS MiB (peak) | heap MiB (peak) | restart s |",
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...measured.map(sizeTableRow),
   ];
 }
@@ -470,7 +536,7 @@ function sizeTable(sizes: SizeRow[]): string[] {
 function sizeTableRow(r: SizeRow): string {
   const o = r.operator;
   const same = r.peerSameQps ? `${seconds(r.peerSameQps)} (${r.peerSameQps.qps}/s)` : '–';
-  const cells = [REPEAT > 1 ? `${r.n} #${r.run}` : r.n, seconds(o), seconds(r.floor), seconds(r.peer), same, ratio(o, r.floor), ratio(o, r.peer), ratio(o, r.peerSameQps), ...operatorCells(o)];
+  const cells = [REPEAT > 1 ? `${r.n} #${r.run}` : r.n, seconds(o), seconds(r.floor), seconds(r.writesFloor), seconds(r.peer), same, ratio(o, r.floor), ratio(o, r.writesFloor), ratio(o, r.peer), ratio(o, r.peerSameQps), ...operatorCells(o)];
   return `| ${cells.join(' | ')} |`;
 }
 
@@ -502,7 +568,7 @@ function operatorDetails(sizes: SizeRow[]): string[] {
     '',
     ...runs.map(({ n, run, operator }) => `- N=${n}${REPEAT > 1 ? ` #${run}` : ''}: ${Object.entries(operator.cpuSeconds).map(([k, v]) => `${k} ${v}`).join(', ')}`),
     '',
-    'Memory: idle RSS (ready, caches synced, no app), RSS once converged, and what each app adds; kube-apiserver CPU per converged app against the floor\'s per Pod:',
+    "Memory: idle RSS (ready, caches synced, no app), RSS once converged, and what each app adds; kube-apiserver CPU per converged app against the floor's per Pod and the writes floor's per app:",
     '',
     ...sizes.flatMap(costLine),
     ...runs.flatMap(profileLines),
@@ -530,6 +596,9 @@ function spreadLines(sizes: SizeRow[]): string[] {
       ['kube-apiserver CPU-ms per app, operator', range(rows.map((r) => apiserverMsPerApp(n, r.operator?.cpuSeconds)), 1)],
       ['floor', range(rows.map((r) => apiserverMsPerApp(n, r.floor?.cpuSeconds)), 1)],
       ['operator / floor', range(rows.map((r) => ratioOf(apiserverMsPerApp(n, r.operator?.cpuSeconds), apiserverMsPerApp(n, r.floor?.cpuSeconds))), 2, '×')],
+      ['converged, operator / writes floor', range(rows.map((r) => (r.operator && r.writesFloor ? r.operator.convergeS / r.writesFloor.convergeS : undefined)), 2, '×')],
+      ['kube-apiserver CPU-ms per app, writes floor', range(rows.map((r) => apiserverMsPerApp(n, r.writesFloor?.cpuSeconds)), 1)],
+      ['operator / writes floor', range(rows.map((r) => ratioOf(apiserverMsPerApp(n, r.operator?.cpuSeconds), apiserverMsPerApp(n, r.writesFloor?.cpuSeconds))), 2, '×')],
       ['idle RSS', range(rows.map((r) => r.operator?.idleRssMiB), 0, ' MiB')],
       ['peak RSS', range(rows.map((r) => r.operator?.peakRssMiB), 0, ' MiB')],
     ].filter(([, text]) => text !== undefined);
@@ -540,10 +609,12 @@ function spreadLines(sizes: SizeRow[]): string[] {
 
 const ratioOf = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined || b === undefined ? undefined : a / b);
 
-function costLine({ n, run, operator, floor }: SizeRow): string[] {
+function costLine({ n, run, operator, floor, writesFloor }: SizeRow): string[] {
   if (!operator) return [];
-  const [mine, floors] = [apiserverMsPerApp(n, operator.cpuSeconds), apiserverMsPerApp(n, floor?.cpuSeconds)];
-  const api = mine === undefined ? '' : `; kube-apiserver ${mine.toFixed(1)} CPU-ms per app${floors === undefined ? '' : ` against the floor's ${floors.toFixed(1)} (${(mine / floors).toFixed(2)}×)`}`;
+  const mine = apiserverMsPerApp(n, operator.cpuSeconds);
+  const against = (what: string, theirs: number | undefined) => (mine === undefined || theirs === undefined ? '' : ` against the ${what}'s ${theirs.toFixed(1)} (${(mine / theirs).toFixed(2)}×)`);
+  const floors = [against('floor', apiserverMsPerApp(n, floor?.cpuSeconds)), against('writes floor', apiserverMsPerApp(n, writesFloor?.cpuSeconds))].filter(Boolean).join(',');
+  const api = mine === undefined ? '' : `; kube-apiserver ${mine.toFixed(1)} CPU-ms per app${floors}`;
   return [`- N=${n}${REPEAT > 1 ? ` #${run}` : ''}: idle ${operator.idleRssMiB} MiB, converged ${operator.rssMiB} MiB (peak ${operator.peakRssMiB}), ${operator.rssBytesPerApp} bytes per app${api}`];
 }
 
@@ -587,6 +658,11 @@ async function sizeRuns(n: number, run: number): Promise<void> {
   if (parts.has('floor')) {
     say(`N=${n}: floor`);
     row.floor = await floorRun(n);
+    save();
+  }
+  if (parts.has('writes-floor')) {
+    say(`N=${n}: writes floor`);
+    row.writesFloor = await writesFloorRun(n);
     save();
   }
   if (parts.has('peer')) {
