@@ -348,16 +348,30 @@ async function writesFloorRun(n: number) {
   const { plane, rest } = await freshPlane(n);
   try {
     const cpu0 = cpuOf(plane);
-    const apps = new Map<string, { app: DistrolessApp; status: DistrolessAppStatus }>();
-    const readyPatches: Promise<unknown>[] = [];
+    // An app's Ready patch goes once both are known: its Reconciling patch sent (and
+    // answered, so Ready is the last write) and its Pod Ready, whichever comes first.
+    const reconciling = new Map<string, { app: DistrolessApp; status: DistrolessAppStatus; sent: Promise<unknown> }>();
+    const readyPods = new Map<string, V1Pod>();
+    // A Ready patch that fails ends the run instead of leaving it waiting for that app.
+    let patchFailed!: (err: unknown) => void;
+    const failure = new Promise<never>((_, reject) => (patchFailed = reject));
     const patchStatus = (name: string, status: DistrolessAppStatus) =>
       rest.request('PATCH', { type: DISTROLESS_APPS, namespace: NS, name, subresource: 'status' }, { body: { status }, contentType: 'application/merge-patch+json' });
+    const patchReadyWhenBoth = (name: string) => {
+      const [known, pod] = [reconciling.get(name), readyPods.get(name)];
+      if (!known || !pod) return;
+      void known.sent
+        .then(() => {
+          const now = new Date();
+          return patchStatus(name, computeStatus(observe(known.app, [pod], now), { created: 0 }, known.status, now));
+        })
+        .catch(patchFailed);
+    };
     const isReadyPod = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
     const onDone = (pod: V1Pod) => {
-      const known = apps.get(pod.metadata?.labels?.[LABEL_APP] ?? '');
-      if (!known) return;
-      const now = new Date();
-      readyPatches.push(patchStatus(known.app.metadata.name, computeStatus(observe(known.app, [pod], now), { created: 0 }, known.status, now)));
+      const name = pod.metadata?.labels?.[LABEL_APP] ?? '';
+      readyPods.set(name, pod);
+      patchReadyWhenBoth(name);
     };
     const pods = waitAll<V1Pod>(rest, PODS, n, isReadyPod, { onDone });
     const ready = waitAll<StoredApp>(rest, DISTROLESS_APPS, n, isReadyApp);
@@ -370,11 +384,12 @@ async function writesFloorRun(n: number) {
       await rest.request('POST', { type: PODS, namespace: NS }, { body: render(parsed.app).pods[0] });
       const now = new Date();
       const status = computeStatus(observe(parsed.app, [], now), { created: 1 }, undefined, now);
-      apps.set(stored.metadata.name, { app: parsed.app, status });
-      await patchStatus(stored.metadata.name, status);
+      const sent = patchStatus(stored.metadata.name, status);
+      reconciling.set(stored.metadata.name, { app: parsed.app, status, sent });
+      patchReadyWhenBoth(stored.metadata.name);
+      await sent;
     });
-    await ready.until;
-    await Promise.all(readyPatches);
+    await Promise.race([ready.until, failure]);
     pods.stop();
     ready.stop();
     return { convergeS: (Date.now() - started) / 1000, cpuSeconds: cpuDelta(cpu0, cpuOf(plane)) };
