@@ -7,6 +7,7 @@ import { load } from 'js-yaml';
 import type { DistrolessApp, DistrolessAppStatus } from '../src/api/schema.js';
 import { validateApp } from '../src/api/validate.js';
 import { observe } from '../src/controller/observe.js';
+import { isReady } from '../src/controller/pods.js';
 import { computeStatus } from '../src/controller/status.js';
 import { LABEL_APP, render } from '../src/render/pod.js';
 import { createLogger } from '../src/runtime/log.js';
@@ -367,13 +368,12 @@ async function writesFloorRun(n: number) {
         })
         .catch(patchFailed);
     };
-    const isReadyPod = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
     const onDone = (pod: V1Pod) => {
       const name = pod.metadata?.labels?.[LABEL_APP] ?? '';
       readyPods.set(name, pod);
       patchReadyWhenBoth(name);
     };
-    const pods = waitAll<V1Pod>(rest, PODS, n, isReadyPod, { onDone });
+    const pods = waitAll<V1Pod>(rest, PODS, n, isReady, { onDone });
     const ready = waitAll<StoredApp>(rest, DISTROLESS_APPS, n, isReadyApp);
     await Promise.all([pods.synced, ready.synced]);
     const started = Date.now();

@@ -6,7 +6,7 @@ import { packageVersion } from '../../dev/bundle.js';
 import { kubectlPath } from '../../dev/controlplane/kubectl.js';
 import { waitFor } from '../../dev/wait-for.js';
 import { applyRealNodeExamples } from '../../dev/real-node-examples/apply.js';
-import { createNamespace, getJson, kubectl, kubectlOk, run, testKubeconfig } from '../integration/helpers.js';
+import { createNamespace, getJson, kubectl, kubectlOk, podsGone, run, testKubeconfig } from '../integration/helpers.js';
 import { condition, type List, type ServedApp } from '../integration/served.js';
 
 // The operator as users run it: its own image (built here, pulled from the local
@@ -85,8 +85,7 @@ afterAll(async () => {
   // Only the Deployment: the CRD config/default also installed holds every other test's apps.
   await kubectl(['delete', 'deployment', 'distroless-operator', '-n', SYSTEM_NS, '--wait=true', '--timeout=60s']);
   // Gone, not just terminating: an operator that watches every namespace must not outlive this file.
-  const anyPod = async () => (await getJson<List<V1Pod>>(['get', 'pods', '-n', SYSTEM_NS, '-l', SELECTOR])).items.length;
-  await waitFor(async () => (await anyPod()) === 0, { timeoutMs: 90_000, what: 'the in-cluster operator Pods gone' });
+  await podsGone(SYSTEM_NS, SELECTOR, 'the in-cluster operator Pods gone');
 }, 150_000);
 
 describe('the operator in the cluster, installed as README says', () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { goTestTool } from '../go-test-tool.js';
-import { createNamespace, getJson, kubectl, run, testKubeconfig } from './helpers.js';
+import { createNamespace, getJson, kubectl, podsGone, run, testKubeconfig } from './helpers.js';
 import { podReady, type List, type ServedPod } from './served.js';
 import { waitFor } from '../../dev/wait-for.js';
 
@@ -73,8 +73,7 @@ describe('helm install, upgrade and uninstall', () => {
 
     await helm('uninstall', RELEASE, '--namespace', ns, '--wait');
     // helm waits for its objects; the Pods go after them. An operator watching every namespace must not outlive this test.
-    const anyPod = async () => (await getJson<List<ServedPod>>(['get', 'pods', '-n', ns, '-l', INSTANCE])).items.length;
-    await waitFor(async () => (await anyPod()) === 0, { timeoutMs: 90_000, what: 'the chart’s operator Pods gone' });
+    await podsGone(ns, INSTANCE, 'the chart’s operator Pods gone');
     const left = await kubectl(['get', 'deployments,services,serviceaccounts,roles,rolebindings', '-n', ns, '-l', INSTANCE, '-o', 'name']);
     expect(left.stdout.trim()).toBe('');
     const clusterWide = await kubectl(['get', 'clusterroles,clusterrolebindings', '-l', INSTANCE, '-o', 'name']);

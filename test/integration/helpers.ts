@@ -67,6 +67,12 @@ export async function getJson<T>(args: string[], kubeconfig?: string): Promise<T
 }
 
 /** The operator ServiceAccount's kubeconfig on the test control plane (or another, given its admin kubeconfig). */
+/** Waits until no Pod of the namespace matches the selector, terminating ones included: gone, not just going. */
+export async function podsGone(namespace: string, selector: string, what: string): Promise<void> {
+  const count = async () => (await getJson<{ items: unknown[] }>(['get', 'pods', '-n', namespace, '-l', selector])).items.length;
+  await waitFor(async () => (await count()) === 0, { timeoutMs: 90_000, what });
+}
+
 export function serviceAccountKubeconfig(adminKubeconfig = testKubeconfig()): Promise<string> {
   return serviceAccountKubeconfigOf(adminKubeconfig);
 }
